@@ -1,0 +1,186 @@
+package config
+
+import "time"
+
+// Config is a whole pipeline.yaml (ARCHITECTURE §9). Field names and YAML
+// keys are the user's interface: do not rename them.
+type Config struct {
+	Source     Source      `yaml:"source"`
+	Transforms []Transform `yaml:"transforms"`
+	Pipeline   Pipeline    `yaml:"pipeline"`
+	Server     Server      `yaml:"server"`
+	Sinks      []Sink      `yaml:"sinks"`
+	Log        Log         `yaml:"log"`
+}
+
+// Source configures the PostgreSQL replication source.
+type Source struct {
+	// DSN is a libpq URL or key=value string. It holds a password: never
+	// log it; use RedactDSN.
+	DSN         string   `yaml:"dsn"`
+	Slot        string   `yaml:"slot"`
+	Publication string   `yaml:"publication"`
+	Tables      []string `yaml:"tables"`   // globs; what `publication create` publishes
+	Create      bool     `yaml:"create"`   // run creates a missing slot/publication
+	Snapshot    string   `yaml:"snapshot"` // never | initial
+	// StatusInterval is how often a standby status update is sent even when
+	// nothing changed.
+	StatusInterval time.Duration `yaml:"status_interval"`
+	// Reconnect is the backoff between reconnect attempts after the
+	// database goes away; MaxElapsed 0 means retry forever.
+	Reconnect Backoff `yaml:"reconnect"`
+}
+
+// Backoff is an exponential backoff schedule with jitter.
+type Backoff struct {
+	Initial    time.Duration `yaml:"initial"`
+	Max        time.Duration `yaml:"max"`
+	MaxElapsed time.Duration `yaml:"max_elapsed"`
+}
+
+// Transform is one step of the global transform chain: exactly one of
+// Filter or Project is set.
+type Transform struct {
+	Filter  *Filter  `yaml:"filter"`
+	Project *Project `yaml:"project"`
+}
+
+// Filter keeps the events that match every non-empty criterion.
+type Filter struct {
+	Tables        []string `yaml:"tables"`         // "schema.table" globs; empty = all
+	ExcludeTables []string `yaml:"exclude_tables"` // globs
+	Ops           []string `yaml:"ops"`            // insert update delete truncate read
+	Where         []string `yaml:"where"`          // row filters, ARCHITECTURE §7, ANDed
+}
+
+// Project keeps or drops columns of the matching tables.
+type Project struct {
+	Tables  []string `yaml:"tables"`  // globs; empty = all
+	Include []string `yaml:"include"` // exactly one of Include or Exclude
+	Exclude []string `yaml:"exclude"`
+}
+
+// Pipeline sizes the queues between source and sinks.
+type Pipeline struct {
+	// BatchEvents is the most events the source puts in one batch; a larger
+	// transaction is split across batches.
+	BatchEvents int `yaml:"batch_events"`
+	// SinkQueue is each sink's inbox, in batches.
+	SinkQueue int `yaml:"sink_queue"`
+	// MaxInflightBytes bounds the memory held by unacknowledged events.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	// DrainTimeout bounds how long shutdown waits for sinks to finish.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Server is the one HTTP server carrying SSE and WebSocket sinks, /healthz,
+// /readyz, /metrics and /api/changes.
+type Server struct {
+	Listen string `yaml:"listen"`
+	Auth   Auth   `yaml:"auth"`
+}
+
+// Auth says who may read the live endpoints. Only mode "none" is
+// implemented so far.
+type Auth struct {
+	Mode  string    `yaml:"mode"` // none | token | jwt
+	Token string    `yaml:"token"`
+	JWT   JWT       `yaml:"jwt"`
+	Scope AuthScope `yaml:"scope"`
+}
+
+// JWT configures bearer-token verification.
+type JWT struct {
+	Secret        string `yaml:"secret"`
+	PublicKeyFile string `yaml:"public_key_file"`
+	JWKSURL       string `yaml:"jwks_url"`
+	Audience      string `yaml:"audience"`
+	Issuer        string `yaml:"issuer"`
+}
+
+// AuthScope is enforced server-side before any client filter.
+type AuthScope struct {
+	Tables []string `yaml:"tables"`
+	Filter []string `yaml:"filter"`
+}
+
+// Sink is one entry of sinks:. Type selects which of the type-specific
+// fields apply; Validate rejects fields that do not belong to the type.
+type Sink struct {
+	Name    string   `yaml:"name"`
+	Type    string   `yaml:"type"` // stdout | sse | websocket | webhook
+	Filter  *Filter  `yaml:"filter"`
+	Project *Project `yaml:"project"`
+
+	Broadcast `yaml:",inline"` // sse, websocket
+	Webhook   `yaml:",inline"` // webhook
+}
+
+// Broadcast holds the settings of the sse and websocket sinks.
+type Broadcast struct {
+	Path string `yaml:"path"` // URL path on server.listen, e.g. /events
+	// Replay bounds the buffer that resuming clients are served from.
+	Replay Replay `yaml:"replay"`
+	// ClientBuffer is each client's queue, in events; a client whose queue
+	// overflows is disconnected and may resume from its last id.
+	ClientBuffer int `yaml:"client_buffer"`
+	// AllowedOrigins lists the Origins allowed for CORS (sse) and for the
+	// WebSocket handshake; "*" allows any. Empty: same-origin only.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Heartbeat is the SSE comment / WebSocket ping interval.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// WriteTimeout bounds one write to a client.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ClientRetry is the SSE retry: hint sent to EventSource clients.
+	ClientRetry time.Duration `yaml:"client_retry"`
+	// EventNames names SSE events by op (event: insert) instead of leaving
+	// the event field out.
+	EventNames bool `yaml:"event_names"`
+	// MaxMessageBytes is the WebSocket read limit for client messages.
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+}
+
+// Replay bounds a broadcast sink's replay buffer; the first limit reached
+// evicts the oldest events.
+type Replay struct {
+	MaxEvents int           `yaml:"max_events"`
+	MaxBytes  int64         `yaml:"max_bytes"`
+	MaxAge    time.Duration `yaml:"max_age"`
+}
+
+// Webhook holds the settings of the webhook sink.
+type Webhook struct {
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"` // may hold secrets: never log values
+	Timeout time.Duration     `yaml:"timeout"`
+	TLS     TLS               `yaml:"tls"`
+	// Secret is the Standard Webhooks signing key, "whsec_<base64>" or raw.
+	Secret string `yaml:"secret"`
+	// Format is "event" (the plain event, default) or "cloudevents".
+	Format     string  `yaml:"format"`
+	Batch      Batch   `yaml:"batch"`
+	Retry      Backoff `yaml:"retry"`
+	DeadLetter string  `yaml:"dead_letter"` // JSON-lines file; empty: a permanent failure stops the pipeline
+}
+
+// TLS configures the webhook client.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Batch closes a webhook batch at whichever limit is reached first.
+type Batch struct {
+	MaxEvents int           `yaml:"max_events"`
+	MaxBytes  int64         `yaml:"max_bytes"`
+	MaxWait   time.Duration `yaml:"max_wait"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}

@@ -1,0 +1,43 @@
+package pipeline
+
+// TableInfo describes one table a source publishes.
+type TableInfo struct {
+	Schema  string
+	Table   string
+	Columns []ColumnInfo
+}
+
+// ColumnInfo describes one column of a published table.
+type ColumnInfo struct {
+	Name string
+	Kind Kind
+	Type string // the database's type name, e.g. "int8", "text[]"
+	Key  bool   // part of the replica identity
+}
+
+// Catalog describes the tables a source publishes, so that sinks can reject
+// a subscription to an unknown table or column instead of silently matching
+// nothing. Implementations are safe for concurrent use.
+type Catalog interface {
+	// Tables returns every published table, sorted by schema and name.
+	Tables() []TableInfo
+	// Table returns the table schema.name.
+	Table(schema, name string) (TableInfo, bool)
+}
+
+// StaticCatalog is a fixed Catalog, for tests and sources without schema
+// discovery.
+type StaticCatalog []TableInfo
+
+// Tables implements Catalog.
+func (c StaticCatalog) Tables() []TableInfo { return c }
+
+// Table implements Catalog.
+func (c StaticCatalog) Table(schema, name string) (TableInfo, bool) {
+	for _, t := range c {
+		if t.Schema == schema && t.Table == name {
+			return t, true
+		}
+	}
+	return TableInfo{}, false
+}

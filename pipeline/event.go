@@ -1,0 +1,309 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Op is the kind of change an Event describes.
+type Op string
+
+// The operations an Event can carry.
+const (
+	OpInsert   Op = "insert"
+	OpUpdate   Op = "update"
+	OpDelete   Op = "delete"
+	OpTruncate Op = "truncate"
+	OpRead     Op = "read" // a row from an initial snapshot
+)
+
+// Ops lists every Op, in a stable order.
+var Ops = []Op{OpInsert, OpUpdate, OpDelete, OpTruncate, OpRead}
+
+// ParseOp returns the Op named s.
+func ParseOp(s string) (Op, error) {
+	for _, op := range Ops {
+		if string(op) == s {
+			return op, nil
+		}
+	}
+	return "", fmt.Errorf("unknown op %q: want one of insert, update, delete, truncate, read", s)
+}
+
+// Kind says how a column's value is encoded in JSON and how row filters
+// compare it.
+type Kind uint8
+
+// The column kinds.
+const (
+	// KindString values are JSON strings compared as text (text, varchar,
+	// uuid, enums, inet, and any type without a more specific kind).
+	KindString Kind = iota
+	// KindNumber values compare numerically. int2, int4, float4 and float8
+	// encode as JSON numbers; int8 and numeric as JSON strings holding the
+	// exact decimal (no float rounding); NaN and ±Infinity as strings.
+	KindNumber
+	// KindBool values are JSON true or false.
+	KindBool
+	// KindTime values are RFC 3339 strings (date, time, timestamp,
+	// timestamptz, interval as ISO 8601) that compare as instants where
+	// both sides parse as such.
+	KindTime
+	// KindJSON values are embedded JSON (json, jsonb, arrays).
+	KindJSON
+	// KindBytes values are base64 strings (bytea).
+	KindBytes
+)
+
+// Column is one column of a Row.
+type Column struct {
+	Name string
+	Kind Kind
+	// Value is the column's JSON encoding: a number, a string, true/false,
+	// embedded JSON, or null. It is never empty.
+	Value []byte
+}
+
+// IsNull reports whether the column's value is SQL NULL.
+func (c Column) IsNull() bool { return string(c.Value) == "null" }
+
+// Row is a table row in column order. A nil Row encodes as JSON null.
+// Rows are shared between sinks: never modify one in place, build a new one.
+type Row []Column
+
+// Get returns the column named name.
+func (r Row) Get(name string) (Column, bool) {
+	for _, c := range r {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// Event is one row change (or one truncated table). Events are immutable
+// once the source has written them: transforms and sinks that change one
+// build a copy (see Clone).
+type Event struct {
+	Op     Op
+	Schema string
+	Table  string
+	// CommitLSN is the position of the transaction's commit record; with Seq
+	// it makes the event id.
+	CommitLSN LSN
+	// Seq is the event's position within its transaction, from 0.
+	Seq        uint32
+	XID        uint32
+	CommitTime time.Time
+	// Key holds the replica identity columns of the row (for inserts and
+	// updates taken from the new row, for deletes from the old one).
+	Key Row
+	// Before is the old row for updates and deletes as the server sent it
+	// (key columns only, or the full row with REPLICA IDENTITY FULL); nil
+	// when not available.
+	Before Row
+	// After is the new row for inserts, updates and snapshot reads. Columns
+	// whose unchanged TOAST value the server did not send are absent and
+	// named in UnchangedToast.
+	After          Row
+	UnchangedToast []string
+	// Tables lists every table ("schema.table") truncated by the same
+	// TRUNCATE statement; set only for OpTruncate.
+	Tables []string
+
+	// encoded caches the JSON encoding; see Encoded.
+	encoded []byte
+}
+
+// ID returns the event id: the commit LSN as 16 hexadecimal digits, a colon,
+// and Seq as 8 hexadecimal digits. Ids are stable across restarts and sort,
+// as strings, in commit order.
+func (e *Event) ID() string {
+	return string(e.AppendID(make([]byte, 0, 25)))
+}
+
+// AppendID appends the event id to b.
+func (e *Event) AppendID(b []byte) []byte {
+	b = appendHex(b, uint64(e.CommitLSN), 16)
+	b = append(b, ':')
+	return appendHex(b, uint64(e.Seq), 8)
+}
+
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789ABCDEF"
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, digits[(v>>(uint(i)*4))&0xF])
+	}
+	return b
+}
+
+// ErrBadID reports a malformed event id.
+var ErrBadID = errors.New("malformed event id")
+
+// ParseID splits an event id into its commit LSN and sequence number.
+func ParseID(id string) (LSN, uint32, error) {
+	lsn, seq, ok := strings.Cut(id, ":")
+	if !ok || len(lsn) != 16 || len(seq) != 8 {
+		return 0, 0, fmt.Errorf("%w %q: want 16 hex digits, a colon and 8 hex digits", ErrBadID, id)
+	}
+	l, err := strconv.ParseUint(lsn, 16, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w %q: %v", ErrBadID, id, err)
+	}
+	s, err := strconv.ParseUint(seq, 16, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w %q: %v", ErrBadID, id, err)
+	}
+	return LSN(l), uint32(s), nil
+}
+
+// QualifiedTable returns "schema.table".
+func (e *Event) QualifiedTable() string { return e.Schema + "." + e.Table }
+
+// Clone returns a shallow copy of e without its cached encoding, for a
+// transform or sink that wants to change it. Rows are shared: replace them,
+// do not modify them.
+func (e *Event) Clone() *Event {
+	c := *e
+	c.encoded = nil
+	return &c
+}
+
+// Encoded returns the event's JSON encoding (ARCHITECTURE §2), computing it
+// on first use. The returned bytes are shared: never modify them. Encoded is
+// not safe for concurrent first use; the pipeline calls it before it fans an
+// event out, so sinks may call it concurrently afterwards.
+func (e *Event) Encoded() []byte {
+	if e.encoded == nil {
+		e.encoded = e.AppendJSON(make([]byte, 0, 256))
+	}
+	return e.encoded
+}
+
+// AppendJSON appends the JSON encoding of e to b.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, `{"id":"`...)
+	b = e.AppendID(b)
+	b = append(b, `","op":"`...)
+	b = append(b, e.Op...)
+	b = append(b, `","schema":`...)
+	b = AppendJSONString(b, e.Schema)
+	b = append(b, `,"table":`...)
+	b = AppendJSONString(b, e.Table)
+	b = append(b, `,"commit_lsn":"`...)
+	b = append(b, e.CommitLSN.String()...)
+	b = append(b, `","xid":`...)
+	b = strconv.AppendUint(b, uint64(e.XID), 10)
+	b = append(b, `,"commit_time":"`...)
+	b = e.CommitTime.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	b = append(b, '"')
+	if e.Op == OpTruncate {
+		b = append(b, `,"tables":[`...)
+		for i, t := range e.Tables {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, t)
+		}
+		b = append(b, ']')
+	} else {
+		b = append(b, `,"key":`...)
+		b = e.Key.AppendJSON(b)
+		b = append(b, `,"before":`...)
+		b = e.Before.AppendJSON(b)
+		b = append(b, `,"after":`...)
+		b = e.After.AppendJSON(b)
+	}
+	if len(e.UnchangedToast) > 0 {
+		b = append(b, `,"unchanged_toast":[`...)
+		for i, c := range e.UnchangedToast {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, c)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AppendJSON appends r as a JSON object in column order, or null for a nil
+// Row.
+func (r Row) AppendJSON(b []byte) []byte {
+	if r == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	for i, c := range r {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, c.Name)
+		b = append(b, ':')
+		b = append(b, c.Value...)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON implements json.Marshaler.
+func (r Row) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
+
+// MarshalJSON implements json.Marshaler with the encoding of Encoded.
+func (e *Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// AppendJSONString appends s as a JSON string. Invalid UTF-8 is replaced
+// with U+FFFD; <, > and & are not escaped.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigit(c>>4), hexDigit(c&0xF))
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 break JavaScript string literals; escape them.
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigit(byte(r&0xF)))
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func hexDigit(c byte) byte { return "0123456789abcdef"[c&0xF] }
