@@ -1,0 +1,265 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// relation is a table as the last Relation message described it.
+type relation struct {
+	schema, name string
+	identity     byte // d default, n nothing, f full, i index
+	cols         []relColumn
+	hasKey       bool
+}
+
+type relColumn struct {
+	name string
+	key  bool
+	conv converter
+}
+
+// decoder turns pgoutput messages into batches of events. It is owned by
+// the goroutine that owns the replication connection.
+type decoder struct {
+	rels      map[uint32]*relation
+	types     *typeRegistry
+	maxEvents int
+	onRel     func(*relation) // catalog update, may be nil
+
+	inTxn      bool
+	commitLSN  pipeline.LSN
+	xid        uint32
+	commitTime time.Time
+	seq        uint32
+	events     []*pipeline.Event
+	bytes      int
+}
+
+func newDecoder(types *typeRegistry, maxEvents int) *decoder {
+	if maxEvents <= 0 {
+		maxEvents = 1024
+	}
+	return &decoder{rels: map[uint32]*relation{}, types: types, maxEvents: maxEvents}
+}
+
+// handle processes one pgoutput message. It returns a batch when one is
+// ready: at commit, or when a large transaction fills maxEvents.
+func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.Batch, error) {
+	switch m := msg.(type) {
+	case *pglogrepl.BeginMessage:
+		if d.inTxn {
+			return nil, fmt.Errorf("begin of transaction %d inside transaction %d", m.Xid, d.xid)
+		}
+		d.inTxn = true
+		d.commitLSN = pipeline.LSN(m.FinalLSN)
+		d.xid = m.Xid
+		d.commitTime = m.CommitTime
+		d.seq = 0
+		d.events = make([]*pipeline.Event, 0, 8)
+		d.bytes = 0
+	case *pglogrepl.CommitMessage:
+		if !d.inTxn {
+			return nil, fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
+		}
+		d.inTxn = false
+		b := pipeline.NewBatch(d.events, pipeline.LSN(m.TransactionEndLSN), nil)
+		b.Bytes = d.bytes + 64
+		d.events, d.bytes = nil, 0
+		return b, nil
+	case *pglogrepl.RelationMessage:
+		return nil, d.relation(ctx, m)
+	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
+		// Types are resolved through pg_type when a relation uses them;
+		// origins and logical decoding messages are not changes.
+	case *pglogrepl.InsertMessage:
+		rel, err := d.rel(m.RelationID)
+		if err != nil {
+			return nil, err
+		}
+		after, toast := d.row(rel, m.Tuple, false)
+		return d.add(&pipeline.Event{Op: pipeline.OpInsert, After: after, UnchangedToast: toast,
+			Key: keyOf(rel, after, nil)}, rel)
+	case *pglogrepl.UpdateMessage:
+		rel, err := d.rel(m.RelationID)
+		if err != nil {
+			return nil, err
+		}
+		var before pipeline.Row
+		if m.OldTuple != nil {
+			before, _ = d.row(rel, m.OldTuple, m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey)
+		}
+		after, toast := d.row(rel, m.NewTuple, false)
+		return d.add(&pipeline.Event{Op: pipeline.OpUpdate, Before: before, After: after,
+			UnchangedToast: toast, Key: keyOf(rel, after, before)}, rel)
+	case *pglogrepl.DeleteMessage:
+		rel, err := d.rel(m.RelationID)
+		if err != nil {
+			return nil, err
+		}
+		var before pipeline.Row
+		if m.OldTuple != nil {
+			before, _ = d.row(rel, m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
+		}
+		return d.add(&pipeline.Event{Op: pipeline.OpDelete, Before: before, Key: keyOf(rel, before, nil)}, rel)
+	case *pglogrepl.TruncateMessage:
+		tables := make([]string, 0, len(m.RelationIDs))
+		rels := make([]*relation, 0, len(m.RelationIDs))
+		for _, id := range m.RelationIDs {
+			rel, err := d.rel(id)
+			if err != nil {
+				return nil, err
+			}
+			rels = append(rels, rel)
+			tables = append(tables, rel.schema+"."+rel.name)
+		}
+		var out *pipeline.Batch
+		for _, rel := range rels {
+			b, err := d.add(&pipeline.Event{Op: pipeline.OpTruncate, Tables: tables}, rel)
+			if err != nil {
+				return nil, err
+			}
+			if b != nil {
+				// A batch filled mid-truncate; the rest follows in the next.
+				if out != nil {
+					return nil, fmt.Errorf("truncate of %d tables overflowed two batches", len(rels))
+				}
+				out = b
+			}
+		}
+		return out, nil
+	default:
+		// Stream messages never arrive: streaming is not requested.
+	}
+	return nil, nil
+}
+
+func (d *decoder) rel(id uint32) (*relation, error) {
+	rel, ok := d.rels[id]
+	if !ok {
+		return nil, fmt.Errorf("change for relation %d before its Relation message", id)
+	}
+	return rel, nil
+}
+
+func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) error {
+	rel := &relation{schema: m.Namespace, name: m.RelationName, identity: m.ReplicaIdentity,
+		cols: make([]relColumn, len(m.Columns))}
+	for i, c := range m.Columns {
+		conv, err := d.types.get(ctx, c.DataType)
+		if err != nil {
+			return fmt.Errorf("relation %s.%s column %s: %w", m.Namespace, m.RelationName, c.Name, err)
+		}
+		key := c.Flags&1 != 0
+		rel.cols[i] = relColumn{name: c.Name, key: key, conv: conv}
+		rel.hasKey = rel.hasKey || key
+	}
+	d.rels[m.RelationID] = rel
+	if d.onRel != nil {
+		d.onRel(rel)
+	}
+	return nil
+}
+
+// add appends ev to the current transaction and returns a full batch when
+// maxEvents is reached.
+func (d *decoder) add(ev *pipeline.Event, rel *relation) (*pipeline.Batch, error) {
+	if !d.inTxn {
+		return nil, fmt.Errorf("%s change for %s.%s outside a transaction", ev.Op, rel.schema, rel.name)
+	}
+	ev.Schema, ev.Table = rel.schema, rel.name
+	ev.CommitLSN, ev.XID, ev.CommitTime, ev.Seq = d.commitLSN, d.xid, d.commitTime, d.seq
+	d.seq++
+	d.events = append(d.events, ev)
+	d.bytes += eventSize(ev)
+	if len(d.events) < d.maxEvents {
+		return nil, nil
+	}
+	b := pipeline.NewBatch(d.events, 0, nil)
+	b.Bytes = d.bytes
+	d.events = make([]*pipeline.Event, 0, d.maxEvents)
+	d.bytes = 0
+	return b, nil
+}
+
+// row decodes a tuple. keyOnly keeps only replica identity columns (an old
+// tuple of type 'K', whose other columns the server sends as NULL).
+// Unchanged TOAST values are left out and their names returned.
+func (d *decoder) row(rel *relation, t *pglogrepl.TupleData, keyOnly bool) (pipeline.Row, []string) {
+	if t == nil {
+		return nil, nil
+	}
+	n := len(t.Columns)
+	if n > len(rel.cols) {
+		n = len(rel.cols) // a column added after the Relation message; cannot name it
+	}
+	size := 0
+	for i := 0; i < n; i++ {
+		size += len(t.Columns[i].Data)*4/3 + 8
+	}
+	buf := make([]byte, 0, size)
+	row := make(pipeline.Row, 0, n)
+	ends := make([]int, 0, n)
+	var toast []string
+	for i := 0; i < n; i++ {
+		rc := rel.cols[i]
+		if keyOnly && !rc.key {
+			continue
+		}
+		tc := t.Columns[i]
+		switch tc.DataType {
+		case pglogrepl.TupleDataTypeToast:
+			toast = append(toast, rc.name)
+			continue
+		case pglogrepl.TupleDataTypeNull:
+			buf = append(buf, "null"...)
+		case pglogrepl.TupleDataTypeText:
+			buf = rc.conv.encode(buf, tc.Data)
+		default: // binary: never requested; keep it lossless anyway
+			buf = appendBytea(buf, append([]byte(`\x`), []byte(fmt.Sprintf("%x", tc.Data))...))
+		}
+		row = append(row, pipeline.Column{Name: rc.name, Kind: rc.conv.kind})
+		ends = append(ends, len(buf))
+	}
+	start := 0
+	for i := range row {
+		row[i].Value = buf[start:ends[i]:ends[i]]
+		start = ends[i]
+	}
+	return row, toast
+}
+
+// keyOf returns the replica identity columns of primary, falling back to
+// fallback for a key column primary lacks (an unchanged TOAST key).
+func keyOf(rel *relation, primary, fallback pipeline.Row) pipeline.Row {
+	if !rel.hasKey || (primary == nil && fallback == nil) {
+		return nil
+	}
+	key := make(pipeline.Row, 0, 2)
+	for _, rc := range rel.cols {
+		if !rc.key {
+			continue
+		}
+		if c, ok := primary.Get(rc.name); ok {
+			key = append(key, c)
+		} else if c, ok := fallback.Get(rc.name); ok {
+			key = append(key, c)
+		}
+	}
+	return key
+}
+
+func eventSize(e *pipeline.Event) int {
+	n := 160
+	for _, r := range []pipeline.Row{e.Key, e.Before, e.After} {
+		for _, c := range r {
+			n += len(c.Name) + len(c.Value) + 40
+		}
+	}
+	return n
+}

@@ -1,0 +1,433 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// Config configures a Source.
+type Config struct {
+	Slot        string
+	Publication string
+	Tables      []string // patterns for auto-creating the publication
+	// Create makes Prepare create a missing slot and publication.
+	Create bool
+	// StatusInterval is the longest time between standby status updates.
+	StatusInterval time.Duration
+	// ReconnectInitial, ReconnectMax and ReconnectMaxElapsed schedule
+	// reconnects after the database goes away; MaxElapsed 0 retries forever.
+	ReconnectInitial, ReconnectMax, ReconnectMaxElapsed time.Duration
+	// BatchEvents is the most events per batch.
+	BatchEvents int
+}
+
+// Source reads a PostgreSQL logical replication slot with pgoutput and
+// writes committed transactions, in commit order, as batches of events.
+//
+// One goroutine (the one calling Run) owns the replication connection: it
+// reads, decodes, writes batches (blocking under backpressure), and sends
+// standby status updates. Acknowledgements reach it only as
+// Progress.Confirmed; it never confirms a position past a transaction that
+// is not fully acknowledged, and never past what it has received.
+type Source struct {
+	conn *Connector
+	cfg  Config
+	log  *slog.Logger
+
+	cat       *catalog
+	types     *typeRegistry
+	sql       *pgx.Conn // catalog and type lookups; owned by Run after Prepare
+	startLSN  pipeline.LSN
+	connected atomic.Bool
+	confirmed atomic.Uint64 // last position sent to the server, for metrics
+}
+
+var _ pipeline.Source = (*Source)(nil)
+
+// New returns a Source. Call Prepare before Run.
+func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = 10 * time.Second
+	}
+	if cfg.ReconnectInitial <= 0 {
+		cfg.ReconnectInitial = 500 * time.Millisecond
+	}
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = 30 * time.Second
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog()}
+	s.types = newTypeRegistry(s.lookupType)
+	return s
+}
+
+// Catalog describes the published tables; it is filled by Prepare and kept
+// current by the stream.
+func (s *Source) Catalog() pipeline.Catalog { return s.cat }
+
+// Ready reports whether the replication connection is streaming.
+func (s *Source) Ready() bool { return s.connected.Load() }
+
+// ConfirmedLSN is the last position reported to the server.
+func (s *Source) ConfirmedLSN() pipeline.LSN { return pipeline.LSN(s.confirmed.Load()) }
+
+// Prepare connects, checks what run needs (wal_level, REPLICATION, slot,
+// publication), creates the slot and publication when configured to, and
+// loads the catalog. Its errors name the problem and the fix.
+func (s *Source) Prepare(ctx context.Context) error {
+	conn, err := s.conn.SQL(ctx)
+	if err != nil {
+		return err
+	}
+	s.sql = conn
+	findings, err := Preflight(ctx, conn, s.cfg.Slot, s.cfg.Publication)
+	if err != nil {
+		return err
+	}
+	for _, f := range findings {
+		if f.Severity != SevError {
+			if f.Severity == SevWarn {
+				s.log.Warn("preflight: "+f.Detail, "check", f.Check, "fix", f.Fix)
+			}
+			continue
+		}
+		switch {
+		case s.cfg.Create && errors.Is(f.Err, ErrSlotMissing):
+			if _, err := CreateSlot(ctx, conn, s.cfg.Slot); err != nil {
+				return &FatalError{err}
+			}
+			s.log.Info("created replication slot")
+		case s.cfg.Create && errors.Is(f.Err, ErrPublicationMissing):
+			_, stmt, err := CreatePublication(ctx, conn, s.cfg.Publication, s.cfg.Tables)
+			if err != nil {
+				return &FatalError{err}
+			}
+			s.log.Info("created publication", "publication", s.cfg.Publication, "sql", stmt)
+		default:
+			return &FatalError{fmt.Errorf("%s: fix: %s", f.Detail, f.Fix)}
+		}
+	}
+	var confirmed string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed); err != nil {
+		return fmt.Errorf("read confirmed position of slot %q: %w", s.cfg.Slot, err)
+	}
+	if s.startLSN, err = pipeline.ParseLSN(confirmed); err != nil {
+		return err
+	}
+	if err := s.cat.load(ctx, conn, s.cfg.Publication, s.types); err != nil {
+		return err
+	}
+	s.log.Info("source ready", "publication", s.cfg.Publication, "tables", len(s.cat.Tables()), "lsn", s.startLSN)
+	return nil
+}
+
+// lookupType asks pg_type about a type, reconnecting the SQL connection if
+// it was lost.
+func (s *Source) lookupType(ctx context.Context, oid uint32) (typeInfo, error) {
+	var info typeInfo
+	var typtype, category, delim string
+	for attempt := 0; ; attempt++ {
+		if s.sql == nil || s.sql.IsClosed() {
+			c, err := s.conn.SQL(ctx)
+			if err != nil {
+				return info, err
+			}
+			s.sql = c
+		}
+		err := s.sql.QueryRow(ctx, typeQuery, oid).Scan(&typtype, &category, &info.baseType, &info.elemType, &delim, &info.name)
+		if err == nil {
+			break
+		}
+		if attempt > 0 || !s.sql.IsClosed() {
+			return info, err
+		}
+	}
+	info.typtype, info.category = first(typtype), first(category)
+	info.delim = first(delim)
+	return info, nil
+}
+
+func first(s string) byte {
+	if s == "" {
+		return 0
+	}
+	return s[0]
+}
+
+// Run streams until ctx is cancelled (then drains and confirms) or a fatal
+// error. Lost connections are retried with exponential backoff and jitter.
+func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress) error {
+	defer func() {
+		if s.sql != nil {
+			_ = s.sql.Close(context.Background())
+		}
+	}()
+	var emitted pipeline.LSN // end of the last transaction written whole
+	delay := s.cfg.ReconnectInitial
+	var failingSince time.Time
+	for {
+		streamed, err := s.session(ctx, w, p, &emitted)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if IsFatal(err) {
+			return err
+		}
+		if streamed {
+			delay, failingSince = s.cfg.ReconnectInitial, time.Time{}
+		}
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		}
+		if s.cfg.ReconnectMaxElapsed > 0 && time.Since(failingSince) > s.cfg.ReconnectMaxElapsed {
+			return fmt.Errorf("replication connection lost for more than %s (source.reconnect.max_elapsed): %w", s.cfg.ReconnectMaxElapsed, err)
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		s.log.Warn("replication connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			p.Drain(context.Background())
+			return nil
+		case <-time.After(wait):
+		}
+		if delay *= 2; delay > s.cfg.ReconnectMax {
+			delay = s.cfg.ReconnectMax
+		}
+	}
+}
+
+// session runs one replication connection. It reports whether streaming
+// started, so that Run can reset its backoff.
+func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Progress, emitted *pipeline.LSN) (bool, error) {
+	conn, err := s.conn.Replication(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		s.connected.Store(false)
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	proto := "1"
+	if serverMajor(conn) >= 14 {
+		proto = "2" // streaming stays off: only committed transactions arrive
+	}
+	start := max(s.startLSN, p.Confirmed(), *emitted)
+	args := []string{"proto_version '" + proto + "'", "publication_names " + quoteLiteral(s.cfg.Publication), "messages 'true'"}
+	if err := pglogrepl.StartReplication(ctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args}); err != nil {
+		return false, s.classify(err)
+	}
+	s.connected.Store(true)
+	s.log.Info("streaming", "lsn", start, "proto_version", proto)
+
+	st := &stream{s: s, conn: conn, p: p, sent: start, floor: start, dec: newDecoder(s.types, s.cfg.BatchEvents)}
+	st.dec.onRel = s.cat.fromRelation
+	err = st.loop(ctx, w, emitted)
+	if ctx.Err() != nil {
+		st.drain()
+		return true, nil
+	}
+	return true, err
+}
+
+func serverMajor(conn *pgconn.PgConn) int {
+	v := conn.ParameterStatus("server_version")
+	major, _, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(strings.TrimFunc(major, func(r rune) bool { return r < '0' || r > '9' }))
+	return n
+}
+
+// classify marks errors that retrying will not fix.
+func (s *Source) classify(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "42704": // undefined object: the slot, or the publication
+			if strings.Contains(pgErr.Message, "publication") {
+				return &FatalError{fmt.Errorf("%w: %s: run `pgcdc publication create -c pipeline.yaml` or set source.create: true", ErrPublicationMissing, pgErr.Message)}
+			}
+			return &FatalError{fmt.Errorf("%w: %s: run `pgcdc slot create -c pipeline.yaml` or set source.create: true", ErrSlotMissing, pgErr.Message)}
+		case "55000":
+			return &FatalError{fmt.Errorf("%s: check wal_level = logical and the slot", pgErr.Message)}
+		case "42501", "28000":
+			return &FatalError{fmt.Errorf("%w: %s", ErrNoReplication, pgErr.Message)}
+		}
+	}
+	return err
+}
+
+// stream is the state of one streaming session.
+type stream struct {
+	s     *Source
+	conn  *pgconn.PgConn
+	p     pipeline.Progress
+	dec   *decoder
+	floor pipeline.LSN // the start position: never report less
+	sent  pipeline.LSN // last position reported
+	// walEnd is the server's WAL end from the last keepalive received
+	// between transactions: everything before it has been received.
+	walEnd   pipeline.LSN
+	lastSend time.Time
+}
+
+// position is what may be confirmed now.
+func (st *stream) position() pipeline.LSN {
+	pos := max(st.floor, st.p.Confirmed())
+	if !st.dec.inTxn && st.p.Idle() && st.walEnd > pos {
+		pos = st.walEnd
+	}
+	return pos
+}
+
+func (st *stream) sendStatus(force bool) error {
+	pos := st.position()
+	now := time.Now()
+	if !force && pos == st.sent && now.Sub(st.lastSend) < st.s.cfg.StatusInterval {
+		return nil
+	}
+	// Write, flush and apply are all set explicitly: left at zero,
+	// pglogrepl would fill them with the write position.
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), st.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
+		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
+	if err != nil {
+		return fmt.Errorf("send standby status: %w", err)
+	}
+	if pos != st.sent {
+		st.s.log.Debug("confirmed", "lsn", pos)
+	}
+	st.sent, st.lastSend = pos, now
+	st.s.confirmed.Store(uint64(pos))
+	return nil
+}
+
+// tick is how often the loop wakes to report progress when idle.
+const tick = 250 * time.Millisecond
+
+func (st *stream) loop(ctx context.Context, w pipeline.Writer, emitted *pipeline.LSN) error {
+	raw := st.conn.Conn()
+	// One watcher wakes the blocked read when ctx ends.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = raw.SetReadDeadline(time.Now())
+		case <-stop:
+		}
+	}()
+	defer func() { _ = raw.SetReadDeadline(time.Time{}) }()
+	next := time.Now()
+	for {
+		if now := time.Now(); !now.Before(next) {
+			if err := st.sendStatus(false); err != nil {
+				return err
+			}
+			next = now.Add(tick)
+			_ = raw.SetReadDeadline(next)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg, err := st.conn.ReceiveMessage(context.Background())
+		if err != nil {
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("receive from slot %q: %w", st.s.cfg.Slot, st.s.classify(err))
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			if err := st.copyData(ctx, w, m.Data, emitted); err != nil {
+				return err
+			}
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("replication on slot %q: %w", st.s.cfg.Slot, st.s.classify(pgconn.ErrorResponseToPgError(m)))
+		case *pgproto3.CopyDone:
+			return fmt.Errorf("server ended replication on slot %q", st.s.cfg.Slot)
+		}
+	}
+}
+
+func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, emitted *pipeline.LSN) error {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse keepalive: %w", err)
+		}
+		if !st.dec.inTxn {
+			st.walEnd = max(st.walEnd, pipeline.LSN(ka.ServerWALEnd))
+		}
+		if ka.ReplyRequested {
+			return st.sendStatus(true)
+		}
+	case pglogrepl.XLogDataByteID:
+		x, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse XLogData: %w", err)
+		}
+		// Streaming of in-progress transactions is never requested, so
+		// protocol 2 messages have exactly the protocol 1 layout.
+		msg, err := pglogrepl.Parse(x.WALData)
+		if err != nil {
+			return fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)
+		}
+		b, err := st.dec.handle(ctx, msg)
+		if err != nil {
+			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}
+		}
+		if b == nil {
+			return nil
+		}
+		if err := w.Write(ctx, b); err != nil {
+			return err
+		}
+		if b.End != 0 {
+			*emitted = b.End
+		}
+	}
+	return nil
+}
+
+// drain waits for the sinks to finish what is in flight, keeping the
+// connection alive, then reports the final position.
+func (st *stream) drain() {
+	done := make(chan bool, 1)
+	go func() { done <- st.p.Drain(context.Background()) }()
+	t := time.NewTicker(st.s.cfg.StatusInterval / 2)
+	defer t.Stop()
+	for {
+		select {
+		case ok := <-done:
+			if err := st.sendStatus(true); err != nil {
+				st.s.log.Warn("final standby status failed", "err", err)
+			} else {
+				st.s.log.Info("stopped", "confirmed", st.sent, "drained", ok)
+			}
+			return
+		case <-t.C:
+			_ = st.sendStatus(true)
+		}
+	}
+}
