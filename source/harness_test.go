@@ -1,8 +1,6 @@
 package source
 
 import (
-	"log/slog"
-	"os"
 	"context"
 	"sync"
 	"testing"
@@ -80,7 +78,7 @@ func startSource(t *testing.T, schema string) (*pgcluster.Cluster, *collector, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := New(conn, Config{Slot: "pgcdc", Publication: "pgcdc", Tables: []string{"*"}, Create: true, BatchEvents: 100}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	src := New(conn, Config{Slot: "pgcdc", Publication: "pgcdc", Tables: []string{"*"}, Create: true, BatchEvents: 100}, nil)
 	if err := src.Prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
