@@ -1,0 +1,187 @@
+package config
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// scalar returns the text of a scalar node, expanding ${VAR} in strings.
+// Numbers and booleans are returned as written, so that `slot: 123` is the
+// string "123". want names the expected type for the error message.
+func (d *decoder) scalar(node ast.Node, path, want string) (string, bool) {
+	var s string
+	switch n := node.(type) {
+	case *ast.StringNode:
+		s = n.Value
+	case *ast.LiteralNode:
+		if n.Value != nil {
+			s = n.Value.Value
+		}
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
+		return n.GetToken().Value, true
+	default:
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "want %s, got %s", want, describe(node))
+		return "", false
+	}
+	out, err := expand(s, d.env)
+	if err != nil {
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "%v", err)
+		return "", false
+	}
+	return out, true
+}
+
+// decodeBool decodes true or false.
+func (d *decoder) decodeBool(node ast.Node, v reflect.Value, path string) {
+	if b, ok := node.(*ast.BoolNode); ok {
+		v.SetBool(b.Value)
+		return
+	}
+	s, ok := d.scalar(node, path, "true or false")
+	if !ok {
+		return
+	}
+	switch strings.ToLower(s) {
+	case "true":
+		v.SetBool(true)
+	case "false":
+		v.SetBool(false)
+	default:
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "want true or false, got %s", quoteValue(s))
+	}
+}
+
+// decodeInt decodes a whole number, refusing fractions and overflow.
+func (d *decoder) decodeInt(node ast.Node, v reflect.Value, path string) {
+	var (
+		n   int64
+		err error
+	)
+	switch in := node.(type) {
+	case *ast.IntegerNode:
+		switch x := in.Value.(type) {
+		case int64:
+			n = x
+		case uint64:
+			if x > math.MaxInt64 {
+				err = strconv.ErrRange
+			}
+			n = int64(x)
+		default:
+			err = strconv.ErrSyntax
+		}
+	default:
+		var s string
+		var ok bool
+		if s, ok = d.scalar(node, path, "a whole number"); !ok {
+			return
+		}
+		n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			line, col := nodePos(node)
+			d.errs.addAt(line, col, path, "want a whole number, got %s", quoteValue(s))
+			return
+		}
+	}
+	if err != nil || v.OverflowInt(n) {
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "number out of range for %s", v.Type())
+		return
+	}
+	v.SetInt(n)
+}
+
+// decodeDuration decodes a Go duration string such as "200ms" or "1h30m".
+// A bare 0 is accepted; any other bare number is refused, because its unit
+// would be a guess.
+func (d *decoder) decodeDuration(node ast.Node, v reflect.Value, path string) {
+	if in, ok := node.(*ast.IntegerNode); ok {
+		if isZero(in.Value) {
+			v.SetInt(0)
+			return
+		}
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "invalid duration %s: a number needs a unit, e.g. \"10s\", \"200ms\" or \"1h\"", in.GetToken().Value)
+		return
+	}
+	s, ok := d.scalar(node, path, `a duration such as "10s"`)
+	if !ok {
+		return
+	}
+	dur, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		line, col := nodePos(node)
+		d.errs.addAt(line, col, path, "invalid duration %s: want a number with a unit (ns, us, ms, s, m, h), e.g. \"10s\", \"200ms\" or \"1h30m\"", quoteValue(s))
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+// isZero reports whether an IntegerNode value is 0.
+func isZero(v any) bool {
+	switch x := v.(type) {
+	case int64:
+		return x == 0
+	case uint64:
+		return x == 0
+	}
+	return false
+}
+
+// describe names the kind of a YAML node for messages.
+func describe(node ast.Node) string {
+	switch node.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.StringNode, *ast.LiteralNode:
+		return "a string"
+	case *ast.IntegerNode:
+		return "a number"
+	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		return "a decimal number"
+	case *ast.BoolNode:
+		return "a boolean"
+	case *ast.NullNode:
+		return "nothing (null)"
+	}
+	return "an unsupported YAML node"
+}
+
+// quoteValue quotes a short non-secret value for a message, cutting long
+// ones.
+func quoteValue(s string) string {
+	const max = 40
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// lineOf returns line n (1-based) of data, or "".
+func lineOf(data []byte, n int) string {
+	for i := 1; len(data) > 0; i++ {
+		line, rest, _ := strings.Cut(string(data), "\n")
+		if i == n {
+			return line
+		}
+		data = []byte(rest)
+	}
+	return ""
+}
+
+// firstLine returns the first line of s, trimmed.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(line)
+}

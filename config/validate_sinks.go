@@ -1,0 +1,245 @@
+package config
+
+import (
+	"encoding/base64"
+	"maps"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// sinkName is what a sink may be called: it appears in metrics labels,
+// logs and PGCDC_SINKS_<NAME>_* overrides.
+var sinkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// reservedPaths are served by the HTTP server itself.
+var reservedPaths = []string{"/healthz", "/readyz", "/metrics", "/api/changes"}
+
+// reservedHeaders are set by the webhook sink and cannot be configured.
+var reservedHeaders = []string{
+	"webhook-id", "webhook-timestamp", "webhook-signature",
+	"content-type", "content-length", "transfer-encoding", "host",
+}
+
+// typeFields lists, per sink type, the keys of the inline Broadcast and
+// Webhook structs that belong to it; a non-zero value in any other is a
+// problem.
+var typeFields = map[string][]string{
+	TypeStdout: nil,
+	TypeSSE: {"path", "replay", "client_buffer", "allowed_origins", "heartbeat",
+		"write_timeout", "client_retry", "event_names"},
+	TypeWebSocket: {"path", "replay", "client_buffer", "allowed_origins", "heartbeat",
+		"write_timeout", "max_message_bytes"},
+	TypeWebhook: {"url", "headers", "timeout", "tls", "secret", "format", "batch",
+		"retry", "dead_letter"},
+}
+
+func (c *Config) validateSinks(errs *errorList) {
+	if len(c.Sinks) == 0 {
+		errs.add("sinks", "required: at least one sink (type %s, %s, %s or %s)", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+		return
+	}
+	perType := map[string]int{}
+	for _, k := range c.Sinks {
+		perType[k.Type]++
+	}
+	names := map[string]int{}
+	paths := map[string]int{}
+	for i := range c.Sinks {
+		k := &c.Sinks[i]
+		path := index("sinks", i)
+		_, known := typeFields[k.Type]
+		switch {
+		case k.Type == "":
+			errs.add(path+".type", "required: one of %s, %s, %s, %s", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+		case !known:
+			errs.add(path+".type", "unknown sink type %s: want one of %s, %s, %s, %s", quoteValue(k.Type), TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+		}
+
+		switch {
+		case k.Name == "" && known && perType[k.Type] > 1:
+			errs.add(path+".name", "required when several sinks have type %q", k.Type)
+		case k.Name == "":
+			if known {
+				errs.add(path+".name", "required")
+			}
+		case !sinkName.MatchString(k.Name):
+			errs.add(path+".name", "invalid name %s: want up to 63 letters, digits, _ or -, starting with a letter or digit", quoteValue(k.Name))
+		default:
+			if j, dup := names[k.Name]; dup {
+				errs.add(path+".name", "duplicate sink name %q (also sinks[%d])", k.Name, j)
+			} else {
+				names[k.Name] = i
+			}
+		}
+
+		if k.Filter != nil {
+			validateFilter(errs, path+".filter", k.Filter)
+		}
+		if k.Project != nil {
+			validateProject(errs, path+".project", k.Project)
+		}
+		if !known {
+			continue
+		}
+		checkForeignFields(errs, path, k)
+		switch k.Type {
+		case TypeSSE, TypeWebSocket:
+			validateBroadcast(errs, i, k, perType[k.Type] > 1, paths)
+		case TypeWebhook:
+			validateWebhook(errs, path, &k.Webhook)
+		}
+	}
+}
+
+// checkForeignFields reports keys set on a sink that belong to other
+// sink types, e.g. a url on an sse sink.
+func checkForeignFields(errs *errorList, path string, k *Sink) {
+	own := typeFields[k.Type]
+	for _, part := range []reflect.Value{reflect.ValueOf(k.Broadcast), reflect.ValueOf(k.Webhook)} {
+		for _, f := range fieldsOf(part.Type()) {
+			if !part.FieldByIndex(f.index).IsZero() && !contains(own, f.name) {
+				errs.add(join(path, f.name), "not a field of %s %s sink", article(k.Type), k.Type)
+			}
+		}
+	}
+}
+
+// validateBroadcast checks an sse or websocket sink.
+// paths maps each path already taken to the index of its sink.
+func validateBroadcast(errs *errorList, i int, k *Sink, several bool, paths map[string]int) {
+	path := index("sinks", i)
+	b := &k.Broadcast
+	switch {
+	case b.Path == "" && several:
+		errs.add(path+".path", "required when several sinks have type %q", k.Type)
+	case b.Path == "":
+		def := DefaultSSEPath
+		if k.Type == TypeWebSocket {
+			def = DefaultWebSocketPath
+		}
+		errs.add(path+".path", "required, e.g. %q", def)
+	case !strings.HasPrefix(b.Path, "/"):
+		errs.add(path+".path", "must start with \"/\", e.g. %q", "/"+strings.TrimLeft(b.Path, "/"))
+	case strings.ContainsAny(b.Path, "?# \t\r\n"):
+		errs.add(path+".path", "must be a plain URL path, without query, fragment or spaces")
+	case contains(reservedPaths, b.Path):
+		errs.add(path+".path", "%s is served by pgcdc itself: choose another path", b.Path)
+	default:
+		if j, dup := paths[b.Path]; dup {
+			errs.add(path+".path", "%s is already used by sinks[%d]: each broadcast sink needs its own path", b.Path, j)
+		} else {
+			paths[b.Path] = i
+		}
+	}
+	atLeast(errs, path+".replay.max_events", int64(b.Replay.MaxEvents), 1)
+	atLeast(errs, path+".replay.max_bytes", b.Replay.MaxBytes, 1)
+	positive(errs, path+".replay.max_age", b.Replay.MaxAge)
+	atLeast(errs, path+".client_buffer", int64(b.ClientBuffer), 1)
+	positive(errs, path+".heartbeat", b.Heartbeat)
+	positive(errs, path+".write_timeout", b.WriteTimeout)
+	switch k.Type {
+	case TypeSSE:
+		positive(errs, path+".client_retry", b.ClientRetry)
+	case TypeWebSocket:
+		atLeast(errs, path+".max_message_bytes", b.MaxMessageBytes, 1)
+	}
+	for i, o := range b.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			errs.add(index(path+".allowed_origins", i), "invalid origin %s: want \"*\" or scheme://host[:port], e.g. \"https://app.example.com\"", quoteValue(o))
+		}
+	}
+}
+
+// validateWebhook checks a webhook sink. Secret and header values are
+// never quoted back.
+func validateWebhook(errs *errorList, path string, w *Webhook) {
+	https := false
+	switch u, err := url.Parse(w.URL); {
+	case w.URL == "":
+		errs.add(path+".url", "required: the receiver's http or https URL")
+	case err != nil:
+		errs.add(path+".url", "not a valid URL (value not shown: it may hold credentials)")
+	case u.Scheme == "":
+		errs.add(path+".url", "want an absolute http or https URL, e.g. \"https://example.com/hooks\"")
+	case u.Scheme != "http" && u.Scheme != "https":
+		errs.add(path+".url", "want an http or https URL, got scheme %s", quoteValue(u.Scheme))
+	case u.Host == "":
+		errs.add(path+".url", "want an absolute URL with a host, e.g. \"https://example.com/hooks\"")
+	default:
+		https = u.Scheme == "https"
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Headers)) {
+		value := w.Headers[name]
+		hp := join(path+".headers", name)
+		switch {
+		case !validHeaderName(name):
+			errs.add(hp, "invalid header name: want letters, digits and !#$%%&'*+-.^_`|~")
+		case contains(reservedHeaders, strings.ToLower(name)):
+			errs.add(hp, "set by pgcdc itself: remove it")
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			errs.add(hp, "value must not contain CR, LF or NUL (value not shown)")
+		}
+	}
+	positive(errs, path+".timeout", w.Timeout)
+	if w.TLS != (TLS{}) && !https {
+		errs.add(path+".tls", "only used with an https url")
+	}
+	if (w.TLS.CertFile == "") != (w.TLS.KeyFile == "") {
+		errs.add(path+".tls", "cert_file and key_file go together: set both or neither")
+	}
+	if rest, ok := strings.CutPrefix(w.Secret, "whsec_"); ok {
+		if b, err := base64.StdEncoding.DecodeString(rest); err != nil || len(b) == 0 {
+			errs.add(path+".secret", "after \"whsec_\" want standard base64 (value not shown)")
+		}
+	}
+	switch w.Format {
+	case FormatEvent, FormatCloudEvents:
+	default:
+		errs.add(path+".format", "unknown format %s: want %s or %s", quoteValue(w.Format), FormatEvent, FormatCloudEvents)
+	}
+	atLeast(errs, path+".batch.max_events", int64(w.Batch.MaxEvents), 1)
+	atLeast(errs, path+".batch.max_bytes", w.Batch.MaxBytes, 1)
+	if w.Batch.MaxWait < 0 {
+		errs.add(path+".batch.max_wait", "must not be negative")
+	}
+	validateBackoff(errs, path+".retry", w.Retry)
+}
+
+// validHeaderName reports whether s is an HTTP header field name (token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// article returns "a" or "an" for the sink type that follows it, as
+// spoken: "an sse sink", "a webhook sink".
+func article(sinkType string) string {
+	if sinkType == TypeSSE {
+		return "an"
+	}
+	return "a"
+}
+
+func contains(list []string, s string) bool {
+	return slices.Contains(list, s)
+}
