@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -105,6 +106,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.stalled = make([]bool, len(p.outs))
 	p.stallLog = make([]time.Time, len(p.outs))
 	var wg sync.WaitGroup
+	var inputsClosed atomic.Bool
 	var errMu sync.Mutex
 	var sinkErr error
 	for i, o := range p.outs {
@@ -113,7 +115,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func(o Output, in chan *Batch) {
 			defer wg.Done()
 			err := o.Sink.Run(sinkCtx, in)
-			if err == nil && sinkCtx.Err() == nil && srcCtx.Err() == nil {
+			if err == nil && !inputsClosed.Load() {
 				err = errors.New("stopped before its input was closed")
 			}
 			if err != nil && sinkCtx.Err() == nil {
@@ -129,6 +131,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 
 	srcErr := p.src.Run(srcCtx, writer{p}, p.tracker)
+	inputsClosed.Store(true)
 	for _, in := range p.inboxes {
 		close(in)
 	}

@@ -33,7 +33,14 @@ type Config struct {
 	ReconnectInitial, ReconnectMax, ReconnectMaxElapsed time.Duration
 	// BatchEvents is the most events per batch.
 	BatchEvents int
+	// StopAt, when set, makes Run stop by itself once everything up to this
+	// position was received (like pg_recvlogical --endpos): it drains,
+	// confirms and returns nil.
+	StopAt pipeline.LSN
 }
+
+// errStopAt ends a session that reached Config.StopAt.
+var errStopAt = errors.New("reached the stop position")
 
 // Source reads a PostgreSQL logical replication slot with pgoutput and
 // writes committed transactions, in commit order, as batches of events.
@@ -183,7 +190,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 	var failingSince time.Time
 	for {
 		streamed, err := s.session(ctx, w, p, &emitted)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errStopAt) {
 			return nil
 		}
 		if IsFatal(err) {
@@ -240,9 +247,9 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 	st := &stream{s: s, conn: conn, p: p, sent: start, floor: start, dec: newDecoder(s.types, s.cfg.BatchEvents)}
 	st.dec.onRel = s.cat.fromRelation
 	err = st.loop(ctx, w, emitted)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, errStopAt) {
 		st.drain()
-		return true, nil
+		return true, err
 	}
 	return true, err
 }
@@ -378,6 +385,9 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		}
 		if !st.dec.inTxn {
 			st.walEnd = max(st.walEnd, pipeline.LSN(ka.ServerWALEnd))
+			if stop := st.s.cfg.StopAt; stop != 0 && st.walEnd >= stop {
+				return errStopAt
+			}
 		}
 		if ka.ReplyRequested {
 			return st.sendStatus(true)
@@ -405,6 +415,9 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		}
 		if b.End != 0 {
 			*emitted = b.End
+			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
+				return errStopAt
+			}
 		}
 	}
 	return nil

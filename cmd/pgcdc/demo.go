@@ -93,7 +93,7 @@ func runDemo(ctx context.Context, rate float64, keep bool) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { trafficErr <- traffic(runCtx, cfg.Source.DSN, rate, log) }()
-	if err := runPipeline(runCtx, cfg, log); err != nil {
+	if err := runPipeline(runCtx, cfg, log, 0); err != nil {
 		return err
 	}
 	cancel()

@@ -16,6 +16,7 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
+	var until string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Stream the slot through the pipeline until interrupted",
@@ -25,12 +26,19 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var stopAt pipeline.LSN
+			if until != "" {
+				if stopAt, err = pipeline.ParseLSN(until); err != nil {
+					return withCode(exitUsage, fmt.Errorf("--until-lsn: %w", err))
+				}
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			return runPipeline(ctx, cfg, newLogger(cfg.Log))
+			return runPipeline(ctx, cfg, newLogger(cfg.Log), stopAt)
 		},
 	}
 	addNameFlags(cmd)
+	cmd.Flags().StringVar(&until, "until-lsn", "", "stop by itself once everything up to this WAL position (e.g. 0/16B3748) is delivered and confirmed")
 	return cmd
 }
 
@@ -51,12 +59,16 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // runPipeline wires source, transforms and sinks and runs them.
-func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// stopAt, when not zero, stops the run once everything up to it is
+// delivered (--until-lsn).
+func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) error {
 	conn, err := source.NewConnector(cfg.Source.DSN)
 	if err != nil {
 		return err
 	}
-	src := source.New(conn, sourceConfig(cfg), log)
+	scfg := sourceConfig(cfg)
+	scfg.StopAt = stopAt
+	src := source.New(conn, scfg, log)
 	if err := src.Prepare(ctx); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
