@@ -9,6 +9,7 @@ import (
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
+	"github.com/pgcdc/pgcdc/sinks/webhook"
 	"github.com/pgcdc/pgcdc/source"
 )
 
@@ -81,6 +82,8 @@ func buildSink(sc config.Sink, d deps) (pipeline.Sink, error) {
 	switch sc.Type {
 	case "stdout":
 		return stdout.New(sc.Name, d.stdout), nil
+	case "webhook":
+		return webhook.New(sc, d.log, webhook.WithDatabase(d.db), webhook.WithVersion(version))
 	}
 	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }
