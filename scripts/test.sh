@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test suite: formatting, vet, every test with the race detector
+# (real PostgreSQL clusters, real HTTP/SSE/WebSocket clients, headless
+# Chromium), then a short run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+go test -race -count=1 -timeout 20m ./...
+
+# Short fuzz runs (go test -fuzz takes one target at a time).
+fuzztime=${FUZZTIME:-10s}
+for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed 's/^func //' | sort -u); do
+  pkg=$(grep -rlE "^func ${target}\(" --include='*_test.go' . | head -1 | xargs dirname)
+  echo "fuzz ${pkg} ${target} (${fuzztime})"
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/dev/null
+done
+echo "all tests passed"
