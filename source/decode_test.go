@@ -1,12 +1,15 @@
 package source
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -169,5 +172,54 @@ TRUNCATE docs, full_docs;`)
 		if evs[i-1].ID() >= evs[i].ID() {
 			t.Errorf("ids out of order: %s then %s", evs[i-1].ID(), evs[i].ID())
 		}
+	}
+}
+
+// TestIdleSlotHoldsNoWAL: with nothing in flight, keepalives let the source
+// confirm the server's WAL end, so writes to unpublished tables do not pile
+// up WAL behind the slot.
+func TestIdleSlotHoldsNoWAL(t *testing.T) {
+	cl := pgcluster.ForTest(t, pgcluster.Options{Settings: map[string]string{"wal_sender_timeout": "2s"}})
+	ctx := context.Background()
+	mustPsql(t, cl, `CREATE TABLE published (id int PRIMARY KEY); CREATE TABLE other (id int);
+CREATE PUBLICATION pgcdc FOR TABLE published`)
+	conn, err := NewConnector(cl.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := New(conn, Config{Slot: "pgcdc", Publication: "pgcdc", Create: true, StatusInterval: 200 * time.Millisecond}, nil)
+	if err := src.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- src.Run(runCtx, col, col) }()
+	defer func() { cancel(); <-done }()
+	out, err := cl.Psql(ctx, "", `INSERT INTO other SELECT generate_series(1, 10000); SELECT pg_current_wal_lsn()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := pipeline.ParseLSN(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := cl.Psql(ctx, "", `SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgcdc'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := pipeline.ParseLSN(strings.TrimSpace(out))
+		if got >= target {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot confirmed %s, never reached %s: an idle slot holds WAL", got, target)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the server's view: no signal to wait on
+	}
+	if n := len(col.events); n != 0 {
+		t.Fatalf("got %d events from an unpublished table", n)
 	}
 }
