@@ -36,9 +36,11 @@ type decoder struct {
 	commitLSN  pipeline.LSN
 	xid        uint32
 	commitTime time.Time
-	seq        uint32
-	events     []*pipeline.Event
-	bytes      int
+	// lastCommitTime is the commit time of the last finished transaction.
+	lastCommitTime time.Time
+	seq            uint32
+	events         []*pipeline.Event
+	bytes          int
 }
 
 func newDecoder(types *typeRegistry, maxEvents int) *decoder {
@@ -68,6 +70,7 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.
 			return nil, fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
 		}
 		d.inTxn = false
+		d.lastCommitTime = d.commitTime
 		b := pipeline.NewBatch(d.events, pipeline.LSN(m.TransactionEndLSN), nil)
 		b.Bytes = d.bytes + 64
 		d.events, d.bytes = nil, 0

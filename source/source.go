@@ -205,6 +205,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 		if s.cfg.ReconnectMaxElapsed > 0 && time.Since(failingSince) > s.cfg.ReconnectMaxElapsed {
 			return fmt.Errorf("replication connection lost for more than %s (source.reconnect.max_elapsed): %w", s.cfg.ReconnectMaxElapsed, err)
 		}
+		metricReconnects.Inc()
 		wait := delay/2 + rand.N(delay/2+1)
 		s.log.Warn("replication connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
 		select {
@@ -228,6 +229,7 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 	}
 	defer func() {
 		s.connected.Store(false)
+		metricConnected.Set(0)
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = conn.Close(cctx)
@@ -242,6 +244,7 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 		return false, s.classify(err)
 	}
 	s.connected.Store(true)
+	metricConnected.Set(1)
 	s.log.Info("streaming", "lsn", start, "proto_version", proto)
 
 	st := &stream{s: s, conn: conn, p: p, sent: start, floor: start, dec: newDecoder(s.types, s.cfg.BatchEvents)}
@@ -292,6 +295,11 @@ type stream struct {
 	// between transactions: everything before it has been received.
 	walEnd   pipeline.LSN
 	lastSend time.Time
+	// serverEnd is the server's WAL end from its last message, for lag.
+	serverEnd pipeline.LSN
+	// commitTimes remembers recent commit times by end position, for the
+	// lag in seconds.
+	commitTimes commitLog
 }
 
 // position is what may be confirmed now.
@@ -322,6 +330,17 @@ func (st *stream) sendStatus(force bool) error {
 	}
 	st.sent, st.lastSend = pos, now
 	st.s.confirmed.Store(uint64(pos))
+	metricConfirmed.Set(float64(pos))
+	if st.serverEnd > pos {
+		metricLagBytes.Set(float64(st.serverEnd - pos))
+	} else {
+		metricLagBytes.Set(0)
+	}
+	if st.p.Idle() {
+		metricLagSeconds.Set(0)
+	} else if ct := st.commitTimes.oldestAfter(pos); !ct.IsZero() {
+		metricLagSeconds.Set(now.Sub(ct).Seconds())
+	}
 	return nil
 }
 
@@ -383,6 +402,8 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		if err != nil {
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
+		st.serverEnd = max(st.serverEnd, pipeline.LSN(ka.ServerWALEnd))
+		metricServerEnd.Set(float64(st.serverEnd))
 		if !st.dec.inTxn {
 			st.walEnd = max(st.walEnd, pipeline.LSN(ka.ServerWALEnd))
 			if stop := st.s.cfg.StopAt; stop != 0 && st.walEnd >= stop {
@@ -397,6 +418,7 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		if err != nil {
 			return fmt.Errorf("parse XLogData: %w", err)
 		}
+		st.serverEnd = max(st.serverEnd, pipeline.LSN(x.ServerWALEnd))
 		// Streaming of in-progress transactions is never requested, so
 		// protocol 2 messages have exactly the protocol 1 layout.
 		msg, err := pglogrepl.Parse(x.WALData)
@@ -415,6 +437,8 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		}
 		if b.End != 0 {
 			*emitted = b.End
+			metricTxns.Inc()
+			st.commitTimes.add(b.End, st.dec.lastCommitTime)
 			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
 				return errStopAt
 			}

@@ -1,0 +1,23 @@
+package source
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	metricConnected = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_connected", Help: "1 while the replication connection is streaming."})
+	metricConfirmed = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_confirmed_lsn", Help: "Last position confirmed to PostgreSQL (as a number)."})
+	metricServerEnd = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_server_wal_end_lsn", Help: "The server's WAL end from its last message (as a number)."})
+	metricLagBytes = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_lag_bytes", Help: "WAL between the server's end and the confirmed position: what PostgreSQL keeps for pgcdc."})
+	metricLagSeconds = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_lag_seconds", Help: "Age of the oldest transaction read but not yet acknowledged by every sink; 0 when nothing is in flight."})
+	metricTxns = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_source_transactions_total", Help: "Transactions read from the slot."})
+	metricReconnects = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_source_reconnects_total", Help: "Replication connections lost and retried."})
+)
