@@ -82,7 +82,7 @@ type PublicationInfo struct {
 // ListPublications lists every publication of the database.
 func ListPublications(ctx context.Context, conn *pgx.Conn) ([]PublicationInfo, error) {
 	rows, err := conn.Query(ctx, `SELECT p.pubname, p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate,
-  coalesce((SELECT array_agg(quote_ident(t.schemaname) || '.' || quote_ident(t.tablename) ORDER BY 1)
+  coalesce((SELECT array_agg(quote_ident(t.schemaname) || '.' || quote_ident(t.tablename) ORDER BY t.schemaname, t.tablename)
             FROM pg_publication_tables t WHERE t.pubname = p.pubname), '{}')
 FROM pg_publication p ORDER BY p.pubname`)
 	if err != nil {

@@ -101,12 +101,3 @@ func mustPsql(t *testing.T, cl *pgcluster.Cluster, sql string) {
 		t.Fatal(err)
 	}
 }
-
-func TestSmoke(t *testing.T) {
-	cl, col, _ := startSource(t, `CREATE TABLE t (id int primary key, v text)`)
-	mustPsql(t, cl, `INSERT INTO t VALUES (1, 'a'), (2, 'b')`)
-	evs := col.wait(t, 2)
-	for _, e := range evs {
-		t.Logf("%s", e.Encoded())
-	}
-}
