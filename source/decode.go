@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -31,6 +32,10 @@ type decoder struct {
 	types     *typeRegistry
 	maxEvents int
 	onRel     func(*relation) // catalog update, may be nil
+	// primaryKey returns the primary key columns of a table by OID; used
+	// for REPLICA IDENTITY FULL tables, whose Relation message flags every
+	// column as key. May be nil.
+	primaryKey func(ctx context.Context, relID uint32) ([]string, error)
 
 	inTxn      bool
 	commitLSN  pipeline.LSN
@@ -161,6 +166,17 @@ func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) er
 		key := c.Flags&1 != 0
 		rel.cols[i] = relColumn{name: c.Name, key: key, conv: conv}
 		rel.hasKey = rel.hasKey || key
+	}
+	if m.ReplicaIdentity == 'f' && d.primaryKey != nil {
+		pk, err := d.primaryKey(ctx, m.RelationID)
+		if err != nil {
+			return fmt.Errorf("relation %s.%s: primary key: %w", m.Namespace, m.RelationName, err)
+		}
+		if len(pk) > 0 {
+			for i := range rel.cols {
+				rel.cols[i].key = slices.Contains(pk, rel.cols[i].name)
+			}
+		}
 	}
 	d.rels[m.RelationID] = rel
 	if d.onRel != nil {

@@ -150,7 +150,10 @@ TRUNCATE docs, full_docs;`)
 	if got := string(evs[3].Before.AppendJSON(nil)); got != `{"id":2}` || evs[3].After != nil {
 		t.Errorf("delete with DEFAULT identity: %s", js(3))
 	}
-	// FULL identity: whole old rows.
+	// FULL identity: whole old rows, and the key is still the primary key.
+	if got := string(evs[5].Key.AppendJSON(nil)); got != `{"id":1}` {
+		t.Errorf("FULL update key = %s, want the primary key only", got)
+	}
 	if got := string(evs[5].Before.AppendJSON(nil)); got != `{"id":1,"title":"a","body":"b"}` {
 		t.Errorf("FULL update before = %s", got)
 	}

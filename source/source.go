@@ -170,6 +170,24 @@ func (s *Source) lookupType(ctx context.Context, oid uint32) (typeInfo, error) {
 	return info, nil
 }
 
+// primaryKey returns the primary key columns of the table with OID relID.
+func (s *Source) primaryKey(ctx context.Context, relID uint32) ([]string, error) {
+	if s.sql == nil || s.sql.IsClosed() {
+		c, err := s.conn.SQL(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.sql = c
+	}
+	rows, err := s.sql.Query(ctx, `SELECT a.attname FROM pg_index i
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+WHERE i.indrelid = $1 AND i.indisprimary`, relID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 func first(s string) byte {
 	if s == "" {
 		return 0
@@ -249,6 +267,7 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 
 	st := &stream{s: s, conn: conn, p: p, sent: start, floor: start, dec: newDecoder(s.types, s.cfg.BatchEvents)}
 	st.dec.onRel = s.cat.fromRelation
+	st.dec.primaryKey = s.primaryKey
 	err = st.loop(ctx, w, emitted)
 	if ctx.Err() != nil || errors.Is(err, errStopAt) {
 		st.drain()

@@ -59,7 +59,7 @@ func TestMillionRowTransaction(t *testing.T) {
 		}
 	}
 	end := strings.TrimSpace(out)
-	cfg := writeConfig(t, fmt.Sprintf("source: {dsn: %q}\nsinks: [{name: out, type: stdout}]\npipeline: {max_inflight_bytes: 16777216}\n", cl.DSN("")))
+	cfg := writeConfig(t, fmt.Sprintf("source: {dsn: %q}\nsinks: [{name: out, type: stdout}]\nserver: {listen: \"127.0.0.1:0\"}\npipeline: {max_inflight_bytes: 16777216}\n", cl.DSN("")))
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, binary, "run", "-c", cfg, "--until-lsn", end)

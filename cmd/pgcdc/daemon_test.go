@@ -203,6 +203,7 @@ func stdoutConfig(t *testing.T, cl *pgcluster.Cluster, extra string) string {
   tables: ["public.*"]
   status_interval: 1s
   reconnect: {initial: 100ms, max: 1s}
+server: {listen: "127.0.0.1:0"}
 sinks:
   - {name: out, type: stdout}
 log: {level: info}

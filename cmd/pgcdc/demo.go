@@ -39,14 +39,18 @@ func newDemoCmd() *cobra.Command {
 	var rate float64
 	var duration time.Duration
 	var keep bool
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start a throwaway PostgreSQL with sample tables and live traffic, and stream it to stdout",
 		Long: `demo starts a throwaway PostgreSQL cluster from the installed server binaries
 (initdb into a temporary directory, wal_level=logical, a free port), creates
 sample tables (users, orders), writes live traffic into them, and runs the
-pipeline with a stdout sink. Events go to stdout, logs to stderr. Ctrl-C stops
-it and removes the cluster.`,
+pipeline with a stdout sink, an SSE sink at /events and a WebSocket sink at
+/ws (on --listen). Events go to stdout, logs to stderr. Ctrl-C stops it and
+removes the cluster.
+
+  curl -N 'http://127.0.0.1:8080/events?table=public.orders&op=insert'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext()
@@ -56,17 +60,22 @@ it and removes the cluster.`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			return runDemo(ctx, rate, keep)
+			return runDemo(ctx, rate, keep, listen)
 		},
 	}
 	cmd.Flags().Float64Var(&rate, "rate", 5, "transactions per second of sample traffic")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the cluster directory after exit")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the SSE (/events) and WebSocket (/ws) endpoints")
 	return cmd
 }
 
-func runDemo(ctx context.Context, rate float64, keep bool) error {
-	cfg := &config.Config{Sinks: []config.Sink{{Name: "stdout", Type: "stdout"}}}
+func runDemo(ctx context.Context, rate float64, keep bool, listen string) error {
+	cfg := &config.Config{Server: config.Server{Listen: listen}, Sinks: []config.Sink{
+		{Name: "stdout", Type: "stdout"},
+		{Name: "live", Type: "sse", Broadcast: config.Broadcast{AllowedOrigins: []string{"*"}}},
+		{Name: "ws", Type: "websocket", Broadcast: config.Broadcast{AllowedOrigins: []string{"*"}}},
+	}}
 	cfg.SetDefaults()
 	log := newLogger(cfg.Log)
 	log.Info("starting a throwaway PostgreSQL")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/source"
 )
@@ -76,14 +78,49 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	outs, err := outputs(cfg, deps{log: log, catalog: src.Catalog(), stdout: os.Stdout, db: conn.Database()})
+	server := httpserver.New(cfg.Server, log)
+	outs, err := outputs(cfg, deps{log: log, catalog: src.Catalog(), stdout: os.Stdout, db: conn.Database(),
+		server: server, drain: cfg.Pipeline.DrainTimeout})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
+	server.AddReadyCheck("replication", func() error {
+		if !src.Ready() {
+			return errors.New("replication connection is not streaming")
+		}
+		return nil
+	})
+	for _, o := range outs {
+		if r, ok := o.Sink.(pipeline.Readier); ok {
+			server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
+				if !r.Ready() {
+					return errors.New("not running")
+				}
+				return nil
+			})
+		}
+	}
+	addr, err := server.Listen()
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	log.Info("http server listening", "addr", addr.String())
+	// The server outlives the pipeline: the broadcast sinks send their last
+	// events and close their streams when their input closes, then the
+	// server stops.
+	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+	serverDone := make(chan error, 1)
+	go func() { serverDone <- server.Run(serverCtx) }()
+
 	p := pipeline.New(src, global, outs, pipelineOptions(cfg, log))
 	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
-	if err := p.Run(ctx); err != nil {
-		return err
+	runErr := p.Run(ctx)
+	stopServer()
+	if err := <-serverDone; err != nil && runErr == nil {
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	if runErr != nil {
+		return runErr
 	}
 	log.Info("pgcdc stopped", "confirmed", src.ConfirmedLSN())
 	return nil

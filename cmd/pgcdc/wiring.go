@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
+	"github.com/pgcdc/pgcdc/sinks/sse"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
+	"github.com/pgcdc/pgcdc/sinks/ws"
 	"github.com/pgcdc/pgcdc/source"
 )
 
@@ -19,6 +24,8 @@ type deps struct {
 	catalog pipeline.Catalog
 	stdout  io.Writer
 	db      string // database name, for CloudEvents sources
+	server  *httpserver.Server
+	drain   time.Duration
 }
 
 // transforms builds the global transform chain.
@@ -84,6 +91,24 @@ func buildSink(sc config.Sink, d deps) (pipeline.Sink, error) {
 		return stdout.New(sc.Name, d.stdout), nil
 	case "webhook":
 		return webhook.New(sc, d.log, webhook.WithDatabase(d.db), webhook.WithVersion(version))
+	case "sse", "websocket":
+		var sink interface {
+			pipeline.Sink
+			http.Handler
+		}
+		var err error
+		if sc.Type == "sse" {
+			sink, err = sse.New(sc, d.catalog, d.log, sse.WithDrainTimeout(d.drain))
+		} else {
+			sink, err = ws.New(sc, d.catalog, d.log, ws.WithDrainTimeout(d.drain))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := d.server.Handle(sc.Path, sink); err != nil {
+			return nil, err
+		}
+		return sink, nil
 	}
 	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }

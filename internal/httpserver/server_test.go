@@ -1,0 +1,282 @@
+package httpserver_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/httpserver"
+	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/sse"
+	"github.com/pgcdc/pgcdc/sinks/ws"
+)
+
+// stack is a server with one SSE and one WebSocket sink, running.
+type stack struct {
+	srv    *httpserver.Server
+	base   string
+	sse    *sse.Sink
+	ws     *ws.Sink
+	feedS  *hubtest.Feeder
+	feedW  *hubtest.Feeder
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newStack(t *testing.T, extra map[string]http.Handler) *stack {
+	t.Helper()
+	srv := httpserver.New(config.Server{Listen: "127.0.0.1:0"}, nil, httpserver.WithShutdownTimeout(5*time.Second))
+	ss, err := sse.New(config.Sink{Name: "live", Type: "sse"}, hubtest.Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ws.New(config.Sink{Name: "ws", Type: "websocket"}, hubtest.Catalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Handle("/events", ss); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Handle("/ws", ws); err != nil {
+		t.Fatal(err)
+	}
+	for p, h := range extra {
+		if err := srv.Handle(p, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &stack{srv: srv, base: "http://" + addr.String(), sse: ss, ws: ws, cancel: cancel, done: make(chan error, 1)}
+	go func() { st.done <- srv.Run(ctx) }()
+	st.feedS = hubtest.Run(t, context.Background(), ss)
+	st.feedW = hubtest.Run(t, context.Background(), ws)
+	t.Cleanup(func() { st.stop(t) })
+	return st
+}
+
+// send publishes events to both sinks and waits until both hold them.
+func (st *stack) send(evs ...*pipeline.Event) {
+	st.feedS.Send(evs...)
+	st.feedW.Send(evs...)
+	st.feedS.Wait()
+	st.feedW.Wait()
+}
+
+// stop cancels the server and waits for Run (once).
+func (st *stack) stop(t *testing.T) {
+	if st.cancel == nil {
+		return
+	}
+	st.cancel()
+	st.cancel = nil
+	select {
+	case err := <-st.done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Run did not return within 10s of cancel")
+	}
+}
+
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestHandleRejects(t *testing.T) {
+	srv := httpserver.New(config.Server{}, nil)
+	h := http.NotFoundHandler()
+	if err := srv.Handle("/events", h); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/events", "/healthz", "/readyz", "/metrics", "/api/changes", "events", "/a b", "/{x}", ""} {
+		if err := srv.Handle(p, h); err == nil {
+			t.Errorf("Handle(%q): no error", p)
+		}
+	}
+	bad := httpserver.New(config.Server{Listen: "127.0.0.1:0", Auth: config.Auth{Mode: "jwt"}}, nil)
+	if _, err := bad.Listen(); err == nil || !strings.Contains(err.Error(), "not implemented") {
+		t.Fatalf("auth jwt: %v", err)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	var replication error = errors.New("replication not connected")
+	extra := map[string]http.Handler{}
+	st := newStack(t, extra)
+	st.srv.AddReadyCheck("replication", func() error { return replication })
+	st.srv.AddReadyCheck("sink live", func() error {
+		if !st.sse.Ready() {
+			return errors.New("not running")
+		}
+		return nil
+	})
+	if code, _ := get(t, st.base+"/healthz"); code != 200 {
+		t.Fatalf("/healthz %d", code)
+	}
+	code, body := get(t, st.base+"/readyz")
+	var ready struct {
+		Status string
+		Failed map[string]string
+	}
+	if json.Unmarshal(body, &ready); code != 503 || ready.Failed["replication"] != "replication not connected" || len(ready.Failed) != 1 {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	replication = nil
+	if code, body := get(t, st.base+"/readyz"); code != 200 || !strings.Contains(string(body), `"ready"`) {
+		t.Fatalf("/readyz %d %s", code, body)
+	}
+	code, body = get(t, st.base+"/metrics")
+	if code != 200 || !strings.Contains(string(body), `pgcdc_broadcast_clients{sink="live"}`) {
+		t.Fatalf("/metrics %d: no broadcast metrics", code)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	st := newStack(t, nil)
+	var g hubtest.Gen
+	evs := g.Orders(0, 30)
+	evs = append(evs, hubtest.User(g.Next(), 0, 1, "ann"))
+	st.send(evs...)
+	type page struct {
+		Events []struct{ ID, Table string }
+		Next   string
+		Reset  string
+	}
+	fetch := func(query string) page {
+		t.Helper()
+		code, body := get(t, st.base+"/api/changes"+query)
+		var p page
+		if err := json.Unmarshal(body, &p); code != 200 || err != nil {
+			t.Fatalf("%s: %d %s", query, code, body)
+		}
+		return p
+	}
+	p := fetch("?limit=3")
+	if len(p.Events) != 3 || p.Events[2].ID != evs[30].ID() || p.Next != evs[30].ID() {
+		t.Fatalf("newest page: %+v", p)
+	}
+	p = fetch("?after=" + evs[4].ID() + "&limit=5&table=orders")
+	if len(p.Events) != 5 || p.Events[0].ID != evs[5].ID() || p.Next != evs[9].ID() {
+		t.Fatalf("page after 4: %+v", p)
+	}
+	all, after := 0, evs[0].ID()
+	for {
+		p := fetch("?table=orders&limit=7&after=" + after)
+		if len(p.Events) == 0 {
+			break
+		}
+		all += len(p.Events)
+		after = p.Next
+	}
+	if all != 29 {
+		t.Fatalf("paging through orders after the first: %d events, want 29", all)
+	}
+	for q, param := range map[string]string{
+		"?limit=0": "limit", "?limit=x": "limit", "?after=12": "after", "?table=nope": "table",
+		"?op=upsert": "op", "?since=1": "since",
+	} {
+		code, body := get(t, st.base+"/api/changes"+q)
+		if code != 400 || !strings.Contains(string(body), `"param":"`+param+`"`) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+}
+
+func TestChangesWithoutBroadcastSink(t *testing.T) {
+	srv := httpserver.New(config.Server{Listen: "127.0.0.1:0"}, nil)
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Run(ctx) }()
+	code, body := get(t, "http://"+addr.String()+"/api/changes")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if code != 404 || !strings.Contains(string(body), "no broadcast sink") {
+		t.Fatalf("%d %s", code, body)
+	}
+}
+
+// TestShutdownClosesStreams: cancelling the server sends every stream the
+// events already published, then ends it: SSE by ending the response,
+// WebSocket with close frame 1001.
+func TestShutdownClosesStreams(t *testing.T) {
+	st := newStack(t, nil)
+	var g hubtest.Gen
+	resp, err := http.Get(st.base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	wc, _, err := d.Dial("ws"+strings.TrimPrefix(st.base, "http")+"/ws?table=orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	wc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, b, err := wc.ReadMessage(); err != nil || !strings.Contains(string(b), "subscribed") {
+		t.Fatalf("%s %v", b, err)
+	}
+	evs := g.Orders(0, 25)
+	st.send(evs...)
+	st.stop(t)
+
+	body, err := io.ReadAll(bufio.NewReader(resp.Body))
+	if err != nil {
+		t.Fatalf("SSE stream did not end cleanly: %v", err)
+	}
+	if n := strings.Count("\n"+string(body), "\nid: "); n != 25 ||
+		!strings.Contains(string(body), "id: "+evs[24].ID()) {
+		t.Fatalf("SSE got %d events before the end, want 25", n)
+	}
+	var got int
+	for {
+		_, b, err := wc.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+				t.Fatalf("WebSocket ended with %v, want close 1001", err)
+			}
+			break
+		}
+		if strings.Contains(string(b), `"type":"event"`) {
+			got++
+		}
+	}
+	if got != 25 {
+		t.Fatalf("WebSocket got %d events before 1001, want 25", got)
+	}
+	if _, err := http.Get(st.base + "/healthz"); err == nil {
+		t.Fatal("server still accepting after shutdown")
+	}
+}

@@ -1,0 +1,69 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Disconnect reasons, the values of the reason label of
+// pgcdc_broadcast_disconnects_total.
+const (
+	ReasonClientClosed = "client_closed" // the client went away or closed the stream
+	ReasonOverflow     = "overflow"      // the client fell too far behind
+	ReasonWriteError   = "write_error"   // a write failed or timed out
+	ReasonReadError    = "read_error"    // WebSocket: a bad frame, a read limit, a missed pong
+	ReasonShutdown     = "shutdown"      // the sink or the server is shutting down
+)
+
+// Client is one connection registered with the hub. Registration is what
+// the connected-clients gauge counts and what a graceful shutdown waits for.
+type Client struct {
+	h       *Hub
+	pending atomic.Int64
+	once    sync.Once
+}
+
+// Register adds a client. It returns ErrClosed once the hub is closed: the
+// sink answers 503 to new connections during shutdown.
+func (h *Hub) Register() (*Client, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	c := &Client{h: h}
+	h.clients[c] = struct{}{}
+	h.met.clients.Inc()
+	return c, nil
+}
+
+// SetPending records the client's queue depth (the largest Cursor.Pending
+// of its cursors), for the queue-depth gauge.
+func (c *Client) SetPending(n int) { c.pending.Store(int64(n)) }
+
+// Leave unregisters the client, counting the disconnect under reason (one
+// of the Reason constants). Calls after the first do nothing.
+func (c *Client) Leave(reason string) {
+	c.once.Do(func() {
+		h := c.h
+		h.mu.Lock()
+		delete(h.clients, c)
+		if h.closed && len(h.clients) == 0 {
+			close(h.idle)
+		}
+		h.mu.Unlock()
+		h.met.clients.Dec()
+		h.met.disconnect(reason)
+	})
+}
+
+// maxPending returns the largest queue depth of any client.
+func (h *Hub) maxPending() int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var m int64
+	for c := range h.clients {
+		m = max(m, c.pending.Load())
+	}
+	return m
+}

@@ -1,0 +1,63 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// Consume is the Run loop of a broadcast sink (pipeline.Sink.Run): it
+// publishes each batch and acknowledges it at once, because a broadcast
+// sink is done with an event as soon as it is in the replay buffer
+// (ARCHITECTURE §3). Every second it ages out old events and samples the
+// queue-depth gauge, and every heartbeat it closes the Beat channel.
+//
+// When in is closed it closes the hub gracefully (clients receive what was
+// published, then their streams end cleanly) and waits until every client
+// has left or drain passes, whichever is first; then it aborts whatever
+// remains and returns nil. When ctx ends it aborts at once and returns nil:
+// every batch it received was already acknowledged.
+func (h *Hub) Consume(ctx context.Context, in <-chan *pipeline.Batch, drain time.Duration) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	beat := time.NewTicker(h.heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case b, ok := <-in:
+			if !ok {
+				h.log.Info("input closed: ending client streams", "sink", h.name)
+				h.Close()
+				h.waitIdle(ctx, drain)
+				return nil
+			}
+			h.Publish(b.Events)
+			b.Ack()
+		case <-beat.C:
+			h.tick()
+		case <-tick.C:
+			h.Expire()
+			h.met.queueDepth.Set(float64(h.maxPending()))
+		case <-ctx.Done():
+			h.Abort()
+			return nil
+		}
+	}
+}
+
+// waitIdle waits for every client to leave, then aborts stragglers.
+func (h *Hub) waitIdle(ctx context.Context, drain time.Duration) {
+	if drain <= 0 {
+		drain = 10 * time.Second
+	}
+	t := time.NewTimer(drain)
+	defer t.Stop()
+	select {
+	case <-h.idle:
+	case <-t.C:
+		h.log.Warn("clients did not finish within the drain timeout: closing them", "sink", h.name, "timeout", drain)
+	case <-ctx.Done():
+	}
+	h.Abort()
+}

@@ -1,0 +1,121 @@
+package hub
+
+import (
+	"fmt"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// Cursor is one reader's position in a hub's stream. The zero Cursor is not
+// valid: get one from Seek. A Cursor is owned by one goroutine.
+type Cursor struct {
+	next     uint64  // sequence number of the next entry to read
+	skip     eventID // while skipping, entries up to and including skip are passed over
+	skipping bool
+	// minLag is the smallest number of unread events this cursor has had.
+	// A live cursor starts at 0; a resuming one at its replay backlog, so
+	// that the backlog it asked for does not count as overflow.
+	minLag  uint64
+	pending uint64 // unread events after the last Next
+}
+
+// Pending returns how many events were published and not yet read by this
+// cursor at its last Next: the client's queue depth.
+func (c *Cursor) Pending() int { return int(c.pending) }
+
+// Seek returns a cursor for a client that last saw lastID (empty: a new,
+// live client). A non-empty reset means the events after lastID may no
+// longer be complete: the cursor is live and the client must be told to
+// reload its state, with reset as the reason. A malformed lastID returns an
+// error wrapping pipeline.ErrBadID. See the package documentation for the
+// exact rules.
+func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
+	var id eventID
+	if lastID != "" {
+		if id, err = parseEventID(lastID); err != nil {
+			return Cursor{}, "", err
+		}
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	live := Cursor{next: h.ring.head}
+	switch {
+	case lastID == "":
+		return live, "", nil
+	case !h.started:
+		return live, fmt.Sprintf("the replay buffer is empty (pgcdc restarted): events after %s may be missing; reload your state", lastID), nil
+	case id.less(h.floor):
+		return live, fmt.Sprintf("event %s is older than the replay buffer (it holds the events after %s): events may be missing; reload your state", lastID, h.floor), nil
+	case h.last.less(id):
+		live.skip, live.skipping = id, true
+		return live, "", nil
+	}
+	c := Cursor{next: h.ring.search(id)}
+	c.minLag = h.ring.head - c.next
+	c.pending = c.minLag
+	return c, "", nil
+}
+
+// Next appends to dst the events at the cursor, in order, and advances it:
+// at most cap(dst)-len(dst) events (at least one) and, past the first, no
+// more than maxBytes of encoded JSON. It also returns the channel that the
+// next Publish (or Close) closes, taken atomically with the read: when Next
+// returns no events, wait on it before calling again.
+//
+// Next returns an *OverflowError when the client fell more than its client
+// buffer behind or its next event was evicted, and ErrClosed once the hub
+// is closed and the cursor has read everything published before Close (at
+// once after Abort).
+func (h *Hub) Next(c *Cursor, dst []*pipeline.Event, maxBytes int) ([]*pipeline.Event, <-chan struct{}, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	wake := h.wake
+	if h.aborted {
+		return dst, wake, ErrClosed
+	}
+	end := h.ring.head
+	if h.closed {
+		end = h.closeAt
+	}
+	if c.next < h.ring.tail && c.next < end {
+		return dst, wake, &OverflowError{Behind: h.ring.head - c.next, Evicted: true}
+	}
+	if lag := h.ring.head - c.next; lag > c.minLag+h.clientBuffer {
+		return dst, wake, &OverflowError{Behind: lag, Limit: h.clientBuffer}
+	}
+	room := cap(dst) - len(dst)
+	if room < 1 {
+		room = 1
+	}
+	bytes := 0
+	for c.next < end && room > 0 && (bytes < maxBytes || bytes == 0) {
+		ev := h.ring.at(c.next).ev
+		c.next++
+		if c.skipping {
+			if !c.skip.less(idOf(ev)) {
+				continue
+			}
+			c.skipping = false
+		}
+		dst = append(dst, ev)
+		bytes += len(ev.Encoded())
+		room--
+	}
+	c.pending = h.ring.head - c.next
+	c.minLag = min(c.minLag, c.pending)
+	if h.closed && c.next >= end && bytes == 0 {
+		return dst, wake, ErrClosed
+	}
+	return dst, wake, nil
+}
+
+// Wait returns the channel that the next Publish (or Close) closes, and
+// whether the hub is closed. A reader that holds no cursor (a WebSocket
+// without subscriptions) waits on it; a reader with cursors takes the
+// channel before it reads them, so that no publish is missed between its
+// reads and its wait.
+func (h *Hub) Wait() (<-chan struct{}, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.wake, h.closed
+}

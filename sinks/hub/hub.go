@@ -1,0 +1,290 @@
+package hub
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// Defaults used when a config value is zero or negative (the config package
+// applies the same ones; the hub does not rely on it).
+const (
+	DefaultMaxEvents    = 10000
+	DefaultMaxBytes     = 32 << 20
+	DefaultMaxAge       = time.Hour
+	DefaultClientBuffer = 1024
+	DefaultHeartbeat    = 15 * time.Second
+)
+
+// WakeInterval is the least time between two wake-ups of the clients.
+// The first event after a quiet interval wakes them at once; under load,
+// events that arrive within the interval are delivered together at its
+// end, so each client makes one write (and its reader one read) for
+// several events instead of one per event. It bounds the added latency.
+const WakeInterval = 5 * time.Millisecond
+
+// Hub is the broadcast core of one SSE or WebSocket sink: a bounded replay
+// ring that every client reads through its own Cursor. All methods are safe
+// for concurrent use. Publish never blocks on a client.
+type Hub struct {
+	name         string
+	cat          pipeline.Catalog
+	log          *slog.Logger
+	met          *sinkMetrics
+	maxEvents    int
+	maxBytes     int64
+	maxAge       time.Duration
+	clientBuffer uint64
+	heartbeat    time.Duration
+
+	mu    sync.RWMutex
+	ring  ring
+	bytes int64
+	wake  chan struct{} // closed (and replaced) by every Publish and by Close
+	beat  chan struct{} // closed (and replaced) every heartbeat by Consume
+	// lastWake is when wake was last closed (UnixNano); wakeTimer is set
+	// while a wake-up is scheduled for the end of the current interval.
+	lastWake  int64
+	wakeTimer *time.Timer
+	closed    bool    // Close or Abort was called
+	aborted   bool    // Abort was called: readers stop at once
+	closeAt   uint64  // after Close, readers end at this sequence number
+	started   bool    // at least one event was received
+	floor     eventID // newest evicted id, or the first id received
+	last      eventID // newest id received
+	clients   map[*Client]struct{}
+	idle      chan struct{} // closed when closed and the last client left
+}
+
+// New returns the hub of the sink named name, sized by cfg.Replay and
+// cfg.ClientBuffer. cat is the catalog subscriptions are checked against;
+// it may be nil (no checks against published tables and columns).
+func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.Logger) *Hub {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		name:         name,
+		cat:          cat,
+		log:          logger,
+		met:          metricsFor(name),
+		maxEvents:    cfg.Replay.MaxEvents,
+		maxBytes:     cfg.Replay.MaxBytes,
+		maxAge:       cfg.Replay.MaxAge,
+		clientBuffer: uint64(max(cfg.ClientBuffer, 0)),
+		heartbeat:    cfg.Heartbeat,
+		wake:         make(chan struct{}),
+		beat:         make(chan struct{}),
+		clients:      make(map[*Client]struct{}),
+		idle:         make(chan struct{}),
+	}
+	if h.maxEvents <= 0 {
+		h.maxEvents = DefaultMaxEvents
+	}
+	if h.maxBytes <= 0 {
+		h.maxBytes = DefaultMaxBytes
+	}
+	if h.maxAge <= 0 {
+		h.maxAge = DefaultMaxAge
+	}
+	if h.clientBuffer == 0 {
+		h.clientBuffer = DefaultClientBuffer
+	}
+	if h.heartbeat <= 0 {
+		h.heartbeat = DefaultHeartbeat
+	}
+	return h
+}
+
+// Name returns the name of the sink the hub belongs to.
+func (h *Hub) Name() string { return h.name }
+
+// Catalog returns the catalog subscriptions are checked against (may be nil).
+func (h *Hub) Catalog() pipeline.Catalog { return h.cat }
+
+// Publish appends events to the ring, evicting the oldest as the limits
+// require, and wakes every waiting client. Events must be in commit order;
+// one whose id is not greater than the newest id already received is
+// dropped (a re-sent transaction). Publish calls Encoded on each event, so
+// the caller must not call it concurrently for the same events (the
+// pipeline encodes events before it fans them out). It does not block on
+// clients.
+func (h *Hub) Publish(events []*pipeline.Event) {
+	if len(events) == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	var added, dropped int
+	var firstDrop eventID
+	h.mu.Lock()
+	for _, e := range events {
+		id := idOf(e)
+		if h.started && !h.last.less(id) {
+			if dropped == 0 {
+				firstDrop = id
+			}
+			dropped++
+			continue
+		}
+		if !h.started {
+			h.started, h.floor = true, id
+		}
+		size := eventSize(e)
+		for h.ring.len() > 0 && (h.ring.len() >= h.maxEvents || h.bytes+size > h.maxBytes) {
+			h.evict()
+		}
+		h.ring.push(entry{ev: e, size: size, added: now}, h.maxEvents)
+		h.bytes += size
+		h.last = id
+		added++
+	}
+	h.expire(now)
+	if added > 0 {
+		h.signal(now)
+	}
+	n, b := h.ring.len(), h.bytes
+	h.mu.Unlock()
+
+	h.met.replayEvents.Set(float64(n))
+	h.met.replayBytes.Set(float64(b))
+	if dropped > 0 {
+		h.met.duplicates.Add(float64(dropped))
+		h.log.Info("dropped events already broadcast (re-sent after a reconnect)",
+			"sink", h.name, "count", dropped, "first", firstDrop.String())
+	}
+}
+
+// signal wakes the clients now, or at the end of the current wake interval
+// if they were woken less than WakeInterval ago. h.mu must be held.
+func (h *Hub) signal(now int64) {
+	if h.wakeTimer != nil {
+		return // already scheduled
+	}
+	if wait := h.lastWake + int64(WakeInterval) - now; wait > 0 {
+		h.wakeTimer = time.AfterFunc(time.Duration(wait), h.deferredWake)
+		return
+	}
+	h.wakeLocked(now)
+}
+
+func (h *Hub) deferredWake() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wakeTimer = nil
+	h.wakeLocked(time.Now().UnixNano())
+}
+
+// wakeLocked wakes every waiting client. h.mu must be held.
+func (h *Hub) wakeLocked(now int64) {
+	close(h.wake)
+	h.wake = make(chan struct{})
+	h.lastWake = now
+}
+
+// Expire evicts events older than the age limit. Publish does it too; the
+// sink's Run loop calls Expire periodically so that an idle stream ages out.
+func (h *Hub) Expire() {
+	h.mu.Lock()
+	h.expire(time.Now().UnixNano())
+	n, b := h.ring.len(), h.bytes
+	h.mu.Unlock()
+	h.met.replayEvents.Set(float64(n))
+	h.met.replayBytes.Set(float64(b))
+}
+
+func (h *Hub) expire(now int64) {
+	limit := now - int64(h.maxAge)
+	for h.ring.len() > 0 && h.ring.at(h.ring.tail).added < limit {
+		h.evict()
+	}
+}
+
+// evict drops the oldest entry; h.mu must be held for writing.
+func (h *Hub) evict() {
+	e := h.ring.pop()
+	h.bytes -= e.size
+	h.floor = idOf(e.ev)
+}
+
+// Close ends the stream gracefully: clients receive every event published
+// so far, then Next reports ErrClosed; new clients are refused. Events
+// published after Close are buffered but not delivered. Close is idempotent.
+func (h *Hub) Close() { h.close(false) }
+
+// Abort ends the stream at once: Next reports ErrClosed without delivering
+// what is pending. Abort may follow Close.
+func (h *Hub) Abort() { h.close(true) }
+
+func (h *Hub) close(abort bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed && (h.aborted || !abort) {
+		return
+	}
+	if !h.closed {
+		h.closeAt = h.ring.head
+		h.closed = true
+		if len(h.clients) == 0 {
+			close(h.idle)
+		}
+	}
+	h.aborted = h.aborted || abort
+	if h.wakeTimer != nil {
+		h.wakeTimer.Stop()
+		h.wakeTimer = nil
+	}
+	h.wakeLocked(time.Now().UnixNano())
+}
+
+// Beat returns the channel that the next heartbeat closes. While the
+// sink's Run (Consume) runs, the hub beats every heartbeat interval: one
+// shared timer instead of one per connection. An idle SSE stream writes a
+// comment when it has written nothing since the previous beat; a WebSocket
+// sends a ping on every beat.
+func (h *Hub) Beat() <-chan struct{} {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.beat
+}
+
+func (h *Hub) tick() {
+	h.mu.Lock()
+	close(h.beat)
+	h.beat = make(chan struct{})
+	h.mu.Unlock()
+}
+
+// Closed reports whether Close or Abort was called.
+func (h *Hub) Closed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
+}
+
+// Idle returns a channel closed once the hub is closed and every client has
+// left.
+func (h *Hub) Idle() <-chan struct{} { return h.idle }
+
+// Stats is a snapshot of the replay buffer.
+type Stats struct {
+	Events  int
+	Bytes   int64
+	Clients int
+	Oldest  string // id of the oldest buffered event; "" when empty
+	Newest  string // id of the newest buffered event; "" when empty
+}
+
+// Stats returns a snapshot of the replay buffer.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s := Stats{Events: h.ring.len(), Bytes: h.bytes, Clients: len(h.clients)}
+	if s.Events > 0 {
+		s.Oldest = h.ring.at(h.ring.tail).ev.ID()
+		s.Newest = h.ring.at(h.ring.head - 1).ev.ID()
+	}
+	return s
+}

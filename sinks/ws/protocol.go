@@ -1,0 +1,261 @@
+package ws
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/pipeline/transform"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+)
+
+// Limits of the subscribe protocol.
+const (
+	// MaxSubscriptions is the most subscriptions one connection may hold.
+	MaxSubscriptions = 64
+	// maxIDLen bounds a subscription id.
+	maxIDLen = 128
+)
+
+// reqKind is what the reader asks the writer to do.
+type reqKind uint8
+
+const (
+	reqSubscribe reqKind = iota
+	reqUnsubscribe
+	reqError // send an error message
+)
+
+// request is a parsed client message, handed from the reader goroutine to
+// the writer goroutine, which owns the subscriptions and the output.
+type request struct {
+	kind     reqKind
+	id       string // subscription id ("" when unknown)
+	sub      *transform.Subscription
+	resume   string
+	problems []hub.Problem // reqError
+}
+
+// stringList is a JSON array of strings that also accepts one string.
+type stringList []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = stringList{s}
+		return nil
+	}
+	var ss []string
+	if err := json.Unmarshal(b, &ss); err != nil {
+		return errors.New("want a string or an array of strings")
+	}
+	*l = ss
+	return nil
+}
+
+var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from"}
+
+func fail(id string, param, format string, args ...any) request {
+	return request{kind: reqError, id: id, problems: []hub.Problem{{Param: param, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// parse turns one client text message into a request for the writer.
+// Every problem becomes a reqError naming the field.
+func parse(h *hub.Hub, data []byte) request {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return fail("", "message", "want a JSON object, got %s", typ.Value)
+		}
+		return fail("", "message", "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if raw == nil {
+		return fail("", "message", "want a JSON object, got null")
+	}
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(knownFields, k) {
+			param := k
+			if param == "" {
+				param = "message"
+			}
+			return fail("", param, "unknown field %q: want %s", k, strings.Join(knownFields, ", "))
+		}
+	}
+	var typ, id string
+	var hasID, hasResume bool
+	var resume string
+	var lists [4]stringList
+	if r := decodeString(raw, "type", &typ, nil); r != nil {
+		return *r
+	}
+	if r := decodeString(raw, "id", &id, &hasID); r != nil {
+		return *r
+	}
+	if r := decodeString(raw, "resume_from", &resume, &hasResume); r != nil {
+		return *r
+	}
+	for i, name := range [...]string{"table", "op", "filter", "select"} {
+		if v, ok := raw[name]; ok {
+			if err := json.Unmarshal(v, &lists[i]); err != nil {
+				return fail(id, name, "want a string or an array of strings")
+			}
+		}
+	}
+	switch typ {
+	case "subscribe":
+		if r, ok := checkID(id, hasID); !ok {
+			return r
+		}
+		spec := transform.SubscriptionSpec{Table: lists[0], Op: lists[1], Filter: lists[2], Select: lists[3]}
+		return subscribeRequest(h, id, spec, resume, "resume_from")
+	case "unsubscribe":
+		if r, ok := checkID(id, hasID); !ok {
+			return r
+		}
+		for _, name := range knownFields[2:] {
+			if _, set := raw[name]; set {
+				return fail(id, name, "not allowed in unsubscribe: it takes only type and id")
+			}
+		}
+		return request{kind: reqUnsubscribe, id: id}
+	case "":
+		return fail(id, "type", "missing: want \"subscribe\" or \"unsubscribe\"")
+	default:
+		return fail(id, "type", "unknown message type %q: want \"subscribe\" or \"unsubscribe\"", typ)
+	}
+}
+
+// decodeString decodes the string field name of raw into dst, setting
+// *present when the field is there. It returns an error request when the
+// field is not a string.
+func decodeString(raw map[string]json.RawMessage, name string, dst *string, present *bool) *request {
+	v, ok := raw[name]
+	if !ok {
+		return nil
+	}
+	if present != nil {
+		*present = true
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		r := fail("", name, "want a string, got %s", v)
+		return &r
+	}
+	return nil
+}
+
+func checkID(id string, present bool) (request, bool) {
+	switch {
+	case !present || id == "":
+		return fail("", "id", "missing: every subscribe and unsubscribe names its subscription, e.g. \"id\":\"s1\""), false
+	case len(id) > maxIDLen:
+		return fail("", "id", "longer than %d bytes", maxIDLen), false
+	}
+	return request{}, true
+}
+
+// subscribeRequest compiles a subscription and checks its resume id.
+func subscribeRequest(h *hub.Hub, id string, spec transform.SubscriptionSpec, resume, resumeParam string) request {
+	var sub *transform.Subscription
+	var problems []hub.Problem
+	if len(spec.Table)+len(spec.Op)+len(spec.Filter)+len(spec.Select) > 0 {
+		var err error
+		if sub, err = h.Compile(spec); err != nil {
+			problems = hub.Problems(err, "subscription")
+		}
+	}
+	if resume != "" {
+		if _, _, err := pipeline.ParseID(resume); err != nil {
+			problems = append(problems, hub.Problem{Param: resumeParam, Message: err.Error()})
+		}
+	}
+	if len(problems) > 0 {
+		return request{kind: reqError, id: id, problems: problems}
+	}
+	return request{kind: reqSubscribe, id: id, sub: sub, resume: resume}
+}
+
+// queryRequest returns the request that the connection URL's query opens
+// (a subscription "default"), if any.
+func queryRequest(h *hub.Hub, raw string) (request, bool) {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fail(defaultID, "query", "malformed query string: %v", err), true
+	}
+	var problems []hub.Problem
+	for k := range q {
+		switch k {
+		case "table", "op", "filter", "select", "resume_from", "access_token":
+		default:
+			problems = append(problems, hub.Problem{Param: k, Message: "unknown parameter: want table, op, filter, select or resume_from"})
+		}
+	}
+	if len(problems) > 0 {
+		return request{kind: reqError, id: defaultID, problems: problems}, true
+	}
+	spec := transform.QuerySpec(q)
+	resume := q.Get("resume_from")
+	if len(spec.Table)+len(spec.Op)+len(spec.Filter)+len(spec.Select) == 0 && resume == "" {
+		return request{}, false
+	}
+	return subscribeRequest(h, defaultID, spec, resume, "resume_from"), true
+}
+
+// defaultID is the id of the subscription the URL's query opens.
+const defaultID = "default"
+
+// Server → client frames. ids are JSON-escaped with AppendJSONString.
+
+func appendSimple(b []byte, typ, id string) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","id":`...)
+	b = pipeline.AppendJSONString(b, id)
+	return append(b, '}')
+}
+
+func appendReset(b []byte, sub, reason string) []byte {
+	b = append(b, `{"type":"reset","sub":`...)
+	b = pipeline.AppendJSONString(b, sub)
+	b = append(b, `,"reason":`...)
+	b = pipeline.AppendJSONString(b, reason)
+	return append(b, '}')
+}
+
+func appendError(b []byte, id string, problems []hub.Problem) []byte {
+	b = append(b, `{"type":"error"`...)
+	if id != "" {
+		b = append(b, `,"id":`...)
+		b = pipeline.AppendJSONString(b, id)
+	}
+	var msg strings.Builder
+	for i, p := range problems {
+		if i > 0 {
+			msg.WriteString("; ")
+		}
+		msg.WriteString(p.Param + ": " + p.Message)
+	}
+	b = append(b, `,"message":`...)
+	b = pipeline.AppendJSONString(b, msg.String())
+	list, _ := json.Marshal(problems)
+	b = append(b, `,"errors":`...)
+	b = append(b, list...)
+	return append(b, '}')
+}
+
+// eventPrefix is the start of the event frames of subscription id; the
+// event JSON and a closing brace follow.
+func eventPrefix(id string) []byte {
+	b := append([]byte(nil), `{"type":"event","sub":`...)
+	b = pipeline.AppendJSONString(b, id)
+	return append(b, `,"event":`...)
+}

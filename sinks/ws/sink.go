@@ -1,0 +1,175 @@
+package ws
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+)
+
+// Defaults used when a config value is zero (the config package applies
+// the same ones).
+const (
+	DefaultHeartbeat       = 15 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultMaxMessageBytes = 64 << 10
+)
+
+// Sink is the WebSocket broadcast sink (type: websocket). It is a
+// pipeline.Sink fed by the pipeline and an http.Handler mounted at its path
+// on the server. It is safe for concurrent use.
+type Sink struct {
+	name         string
+	hub          *hub.Hub
+	log          *slog.Logger
+	origins      hub.Origins
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	readLimit    int64
+	drain        time.Duration
+	closeGrace   time.Duration
+	upgrader     websocket.Upgrader
+	running      atomic.Bool
+}
+
+var (
+	_ pipeline.Sink    = (*Sink)(nil)
+	_ pipeline.Readier = (*Sink)(nil)
+	_ http.Handler     = (*Sink)(nil)
+)
+
+// Option configures a Sink.
+type Option func(*Sink)
+
+// WithDrainTimeout bounds how long Run waits, after its input is closed,
+// for clients to receive the last events before their connections are cut
+// (default: the write timeout).
+func WithDrainTimeout(d time.Duration) Option { return func(s *Sink) { s.drain = d } }
+
+// writeBufferPool lends gorilla its per-message write buffers, so that an
+// idle connection holds none.
+var writeBufferPool = &sync.Pool{}
+
+// New returns the WebSocket sink configured by cfg (type websocket). cat is
+// the catalog subscriptions are checked against (the source's); nil skips
+// those checks.
+func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Option) (*Sink, error) {
+	if cfg.Type != "websocket" {
+		return nil, fmt.Errorf("websocket: sink %q has type %q, want websocket", cfg.Name, cfg.Type)
+	}
+	if cfg.Name == "" {
+		return nil, fmt.Errorf("websocket: sink has no name")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := cfg.Broadcast
+	s := &Sink{
+		name:         cfg.Name,
+		log:          logger.With("component", "websocket", "sink", cfg.Name),
+		origins:      hub.NewOrigins(b.AllowedOrigins),
+		heartbeat:    orDefault(b.Heartbeat, DefaultHeartbeat),
+		writeTimeout: orDefault(b.WriteTimeout, DefaultWriteTimeout),
+		readLimit:    b.MaxMessageBytes,
+		closeGrace:   time.Second,
+	}
+	if s.readLimit <= 0 {
+		s.readLimit = DefaultMaxMessageBytes
+	}
+	s.drain = s.writeTimeout
+	for _, o := range opts {
+		o(s)
+	}
+	b.Heartbeat = s.heartbeat
+	s.hub = hub.New(cfg.Name, b, cat, s.log)
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: s.writeTimeout,
+		// ReadBufferSize 0 reuses the HTTP server's 4 KB read buffer.
+		WriteBufferSize: 8 << 10,
+		WriteBufferPool: writeBufferPool,
+		CheckOrigin:     func(r *http.Request) bool { return s.origins.Allowed(r.Header.Get("Origin"), r.Host) },
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			hub.WriteError(w, status, reason.Error(), nil)
+		},
+	}
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Name implements pipeline.Sink.
+func (s *Sink) Name() string { return s.name }
+
+// Run implements pipeline.Sink: it publishes every batch to the hub and
+// acknowledges it at once (ARCHITECTURE §3). When in is closed, clients
+// receive what remains, then a close frame 1001 (going away); Run returns
+// nil once they have (or after the drain timeout). Cancelling ctx cuts
+// every connection at once.
+func (s *Sink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
+	s.running.Store(true)
+	defer s.running.Store(false)
+	return s.hub.Consume(ctx, in, s.drain)
+}
+
+// Ready implements pipeline.Readier: true while Run runs and the stream is
+// open.
+func (s *Sink) Ready() bool { return s.running.Load() && !s.hub.Closed() }
+
+// Hub returns the sink's hub (for /api/changes).
+func (s *Sink) Hub() *hub.Hub { return s.hub }
+
+// CloseStreams sends every client the events already published, then a
+// close frame 1001 (the HTTP server calls it on shutdown); new connections
+// get 503.
+func (s *Sink) CloseStreams() { s.hub.Close() }
+
+// ServeHTTP upgrades the request to a WebSocket connection and starts its
+// reader and writer goroutines; it returns at once, so the HTTP server's
+// per-request memory is released. A request that is not a WebSocket
+// handshake gets 426; a disallowed Origin gets 403.
+func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		hub.WriteError(w, http.StatusUpgradeRequired, "this endpoint speaks WebSocket: connect with new WebSocket(url)", nil)
+		return
+	}
+	if origin := r.Header.Get("Origin"); !s.origins.Allowed(origin, r.Host) {
+		hub.WriteError(w, http.StatusForbidden, fmt.Sprintf("origin %q is not allowed: list it in the sink's allowed_origins", origin), nil)
+		return
+	}
+	first, hasFirst := queryRequest(s.hub, r.URL.RawQuery)
+	client, err := s.hub.Register()
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		hub.WriteError(w, http.StatusServiceUnavailable, "the stream is shutting down", nil)
+		return
+	}
+	hw := &hijackWriter{ResponseWriter: w, timeout: s.writeTimeout}
+	wsc, err := s.upgrader.Upgrade(hw, r, nil)
+	if err != nil {
+		client.Leave(hub.ReasonReadError)
+		s.log.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := newConn(s, wsc, hw.conn, client, r.RemoteAddr)
+	if hasFirst {
+		c.next = &first
+	}
+	s.log.Debug("client connected", "remote", r.RemoteAddr)
+	go c.readLoop()
+	go c.writeLoop()
+}
