@@ -100,7 +100,7 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request) *streamState {
 	st := &streamState{}
 	if spec := transform.QuerySpec(q); len(spec.Table)+len(spec.Op)+len(spec.Filter)+len(spec.Select) > 0 {
 		var err error
-		if st.sub, err = s.hub.Compile(spec); err != nil {
+		if st.sub, err = s.Hub().Compile(spec); err != nil {
 			hub.WriteProblems(w, hub.Problems(err, "query"))
 			return nil
 		}
@@ -110,11 +110,11 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request) *streamState {
 		lastID, param = q.Get("lastEventId"), "lastEventId"
 	}
 	var err error
-	if st.cur, st.reset, err = s.hub.Seek(lastID); err != nil {
+	if st.cur, st.reset, err = s.Hub().Seek(lastID); err != nil {
 		hub.WriteProblems(w, []hub.Problem{{Param: param, Message: err.Error()}})
 		return nil
 	}
-	if st.client, err = s.hub.Register(); err != nil {
+	if st.client, err = s.Hub().Register(); err != nil {
 		w.Header().Set("Retry-After", "5")
 		hub.WriteError(w, http.StatusServiceUnavailable, "the stream is shutting down", nil)
 		return nil
@@ -156,7 +156,7 @@ func (s *Sink) stream(w http.ResponseWriter, r *http.Request, st *streamState) s
 		}
 		select {
 		case <-wake:
-		case <-s.hub.Beat():
+		case <-s.Hub().Beat():
 			if reason := s.heartbeat(w, rc, st); reason != "" {
 				return reason
 			}
@@ -191,7 +191,7 @@ func (s *Sink) cycle(w http.ResponseWriter, rc *http.ResponseController, r *http
 	sc := scratchPool.Get().(*scratch)
 	defer putScratch(sc)
 	var err error
-	sc.evs, wake, err = s.hub.Next(&st.cur, sc.evs[:0], maxBytes)
+	sc.evs, wake, err = s.Hub().Next(&st.cur, sc.evs[:0], maxBytes)
 	b, n, oldest := s.format(sc.buf[:0], sc.evs, st.sub)
 	sc.buf = b[:0]
 	if len(b) > 0 {
@@ -199,7 +199,7 @@ func (s *Sink) cycle(w http.ResponseWriter, rc *http.ResponseController, r *http
 			return nil, false, hub.ReasonWriteError
 		}
 		st.wrote = true
-		s.hub.Delivered(n, oldest)
+		s.Hub().Delivered(n, oldest)
 	}
 	st.client.SetPending(st.cur.Pending())
 	if err != nil {

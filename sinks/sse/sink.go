@@ -1,12 +1,10 @@
 package sse
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/pgcdc/pgcdc/config"
@@ -26,15 +24,14 @@ const (
 // the pipeline and an http.Handler mounted at its path on the server. It is
 // safe for concurrent use.
 type Sink struct {
-	name         string
-	hub          *hub.Hub
+	name string
+	*hub.Endpoint
 	log          *slog.Logger
 	origins      hub.Origins
 	writeTimeout time.Duration
 	eventNames   bool
 	drain        time.Duration
 	retryLine    []byte // "retry: <ms>\n\n", sent on connect
-	running      atomic.Bool
 }
 
 var (
@@ -69,48 +66,16 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 		name:         cfg.Name,
 		log:          logger.With("component", "sse", "sink", cfg.Name),
 		origins:      hub.NewOrigins(b.AllowedOrigins),
-		writeTimeout: orDefault(b.WriteTimeout, DefaultWriteTimeout),
+		writeTimeout: hub.OrDefault(b.WriteTimeout, DefaultWriteTimeout),
 		eventNames:   b.EventNames,
 	}
-	retry := orDefault(b.ClientRetry, DefaultClientRetry)
+	retry := hub.OrDefault(b.ClientRetry, DefaultClientRetry)
 	s.retryLine = []byte("retry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
 	s.drain = s.writeTimeout
 	for _, o := range opts {
 		o(s)
 	}
-	b.Heartbeat = orDefault(b.Heartbeat, DefaultHeartbeat)
-	s.hub = hub.New(cfg.Name, b, cat, s.log)
+	b.Heartbeat = hub.OrDefault(b.Heartbeat, DefaultHeartbeat)
+	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log), s.drain)
 	return s, nil
 }
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
-}
-
-// Name implements pipeline.Sink.
-func (s *Sink) Name() string { return s.name }
-
-// Run implements pipeline.Sink: it publishes every batch to the hub and
-// acknowledges it at once (ARCHITECTURE §3). When in is closed, clients
-// receive what remains and their streams end; Run returns nil once they
-// have (or after the drain timeout). Cancelling ctx cuts every stream at
-// once.
-func (s *Sink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
-	s.running.Store(true)
-	defer s.running.Store(false)
-	return s.hub.Consume(ctx, in, s.drain)
-}
-
-// Ready implements pipeline.Readier: true while Run runs and the stream is
-// open.
-func (s *Sink) Ready() bool { return s.running.Load() && !s.hub.Closed() }
-
-// Hub returns the sink's hub (for /api/changes).
-func (s *Sink) Hub() *hub.Hub { return s.hub }
-
-// CloseStreams ends every client stream after the events already published
-// (the HTTP server calls it on shutdown); new requests get 503.
-func (s *Sink) CloseStreams() { s.hub.Close() }

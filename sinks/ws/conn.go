@@ -89,7 +89,7 @@ func (c *conn) readLoop() {
 		if typ != websocket.TextMessage {
 			r = fail("", "message", "binary messages are not supported: send JSON text")
 		} else {
-			r = parse(c.s.hub, data)
+			r = parse(c.s.Hub(), data)
 		}
 		select {
 		case c.ctrl <- r:
@@ -125,7 +125,7 @@ func (c *conn) writeLoop() {
 // write once, wait. It returns the disconnect reason and the close frame
 // to send (code 0: none).
 func (c *conn) serve() (reason string, code int, text string) {
-	beat := c.s.hub.Beat()
+	beat := c.s.Hub().Beat()
 	for {
 		// Pings go out on every beat, busy or not: the client's pongs are
 		// what keeps the reader's deadline from expiring.
@@ -133,7 +133,7 @@ func (c *conn) serve() (reason string, code int, text string) {
 		case <-c.readerDone:
 			return c.readReason()
 		case <-beat:
-			beat = c.s.hub.Beat()
+			beat = c.s.Hub().Beat()
 			if c.ping() != nil {
 				return hub.ReasonWriteError, 0, ""
 			}
@@ -161,7 +161,7 @@ func (c *conn) serve() (reason string, code int, text string) {
 			c.next = &r
 		case <-wake:
 		case <-beat:
-			beat = c.s.hub.Beat()
+			beat = c.s.Hub().Beat()
 			if c.ping() != nil {
 				return hub.ReasonWriteError, 0, ""
 			}
@@ -197,7 +197,7 @@ func (c *conn) readReason() (string, int, string) {
 // subscription to the batch. busy reports that there may be more to do at
 // once; otherwise the caller waits on wake.
 func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
-	wake, closed := c.s.hub.Wait()
+	wake, closed := c.s.Hub().Wait()
 	for i := 0; i < maxRequestsPerTurn; i++ {
 		r := c.next
 		if r == nil {
@@ -230,7 +230,7 @@ func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
 			busy = true // the rest waits for the next turn
 			break
 		}
-		evs, _, err := c.s.hub.Next(&s.cur, (*buf)[:0], maxBytes-used)
+		evs, _, err := c.s.Hub().Next(&s.cur, (*buf)[:0], maxBytes-used)
 		if errors.Is(err, hub.ErrClosed) {
 			ended++
 			continue
@@ -259,7 +259,7 @@ func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
 		clear(evs) // drop the event pointers before the buffer goes back to the pool
 		pending = max(pending, s.cur.Pending())
 	}
-	c.s.hub.Delivered(n, oldest)
+	c.s.Hub().Delivered(n, oldest)
 	c.client.SetPending(pending)
 	if ended > 0 && ended == len(c.subs) {
 		return wake, false, hub.ErrClosed
@@ -286,7 +286,7 @@ func (c *conn) handle(r *request) error {
 	if len(c.subs) >= MaxSubscriptions {
 		return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "too many subscriptions: at most 64 per connection"}}))
 	}
-	cur, reset, err := c.s.hub.Seek(r.resume)
+	cur, reset, err := c.s.Hub().Seek(r.resume)
 	if err != nil {
 		return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "resume_from", Message: err.Error()}}))
 	}

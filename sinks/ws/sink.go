@@ -1,12 +1,10 @@
 package ws
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,8 +26,8 @@ const (
 // pipeline.Sink fed by the pipeline and an http.Handler mounted at its path
 // on the server. It is safe for concurrent use.
 type Sink struct {
-	name         string
-	hub          *hub.Hub
+	name string
+	*hub.Endpoint
 	log          *slog.Logger
 	origins      hub.Origins
 	heartbeat    time.Duration
@@ -38,7 +36,6 @@ type Sink struct {
 	drain        time.Duration
 	closeGrace   time.Duration
 	upgrader     websocket.Upgrader
-	running      atomic.Bool
 }
 
 var (
@@ -77,8 +74,8 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 		name:         cfg.Name,
 		log:          logger.With("component", "websocket", "sink", cfg.Name),
 		origins:      hub.NewOrigins(b.AllowedOrigins),
-		heartbeat:    orDefault(b.Heartbeat, DefaultHeartbeat),
-		writeTimeout: orDefault(b.WriteTimeout, DefaultWriteTimeout),
+		heartbeat:    hub.OrDefault(b.Heartbeat, DefaultHeartbeat),
+		writeTimeout: hub.OrDefault(b.WriteTimeout, DefaultWriteTimeout),
 		readLimit:    b.MaxMessageBytes,
 		closeGrace:   time.Second,
 	}
@@ -90,7 +87,7 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 		o(s)
 	}
 	b.Heartbeat = s.heartbeat
-	s.hub = hub.New(cfg.Name, b, cat, s.log)
+	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log), s.drain)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: s.writeTimeout,
 		// ReadBufferSize 0 reuses the HTTP server's 4 KB read buffer.
@@ -103,39 +100,6 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 	}
 	return s, nil
 }
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
-}
-
-// Name implements pipeline.Sink.
-func (s *Sink) Name() string { return s.name }
-
-// Run implements pipeline.Sink: it publishes every batch to the hub and
-// acknowledges it at once (ARCHITECTURE §3). When in is closed, clients
-// receive what remains, then a close frame 1001 (going away); Run returns
-// nil once they have (or after the drain timeout). Cancelling ctx cuts
-// every connection at once.
-func (s *Sink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
-	s.running.Store(true)
-	defer s.running.Store(false)
-	return s.hub.Consume(ctx, in, s.drain)
-}
-
-// Ready implements pipeline.Readier: true while Run runs and the stream is
-// open.
-func (s *Sink) Ready() bool { return s.running.Load() && !s.hub.Closed() }
-
-// Hub returns the sink's hub (for /api/changes).
-func (s *Sink) Hub() *hub.Hub { return s.hub }
-
-// CloseStreams sends every client the events already published, then a
-// close frame 1001 (the HTTP server calls it on shutdown); new connections
-// get 503.
-func (s *Sink) CloseStreams() { s.hub.Close() }
 
 // ServeHTTP upgrades the request to a WebSocket connection and starts its
 // reader and writer goroutines; it returns at once, so the HTTP server's
@@ -151,8 +115,8 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hub.WriteError(w, http.StatusForbidden, fmt.Sprintf("origin %q is not allowed: list it in the sink's allowed_origins", origin), nil)
 		return
 	}
-	first, hasFirst := queryRequest(s.hub, r.URL.RawQuery)
-	client, err := s.hub.Register()
+	first, hasFirst := queryRequest(s.Hub(), r.URL.RawQuery)
+	client, err := s.Hub().Register()
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
 		hub.WriteError(w, http.StatusServiceUnavailable, "the stream is shutting down", nil)
