@@ -157,10 +157,28 @@ func (w writer) Write(ctx context.Context, b *Batch) error {
 	if p.transform != nil {
 		events = applyAll(p.transform, events)
 	}
+	// The byte budget counts the decoded rows (b.Bytes, from the source)
+	// and the JSON each sink will hold.
+	bytes := int64(b.Bytes)
 	for _, e := range events {
-		e.Encoded()
+		bytes += int64(len(e.Encoded()))
 	}
-	entry, waited, err := p.tracker.reserve(ctx, int64(b.Bytes), b.End, len(p.outs))
+	var perSink [][]*Event
+	for i, o := range p.outs {
+		if o.Transform == nil {
+			continue
+		}
+		if perSink == nil {
+			perSink = make([][]*Event, len(p.outs))
+		}
+		perSink[i] = applyAll(o.Transform, events)
+		for _, e := range perSink[i] {
+			if e.encoded == nil { // a projected copy, not one of events
+				bytes += int64(len(e.Encoded()))
+			}
+		}
+	}
+	entry, waited, err := p.tracker.reserve(ctx, bytes, b.End, len(p.outs))
 	if err != nil {
 		return err
 	}
@@ -176,10 +194,7 @@ func (w writer) Write(ctx context.Context, b *Batch) error {
 	for i, o := range p.outs {
 		evs := events
 		if o.Transform != nil {
-			evs = applyAll(o.Transform, events)
-			for _, e := range evs {
-				e.Encoded()
-			}
+			evs = perSink[i]
 		}
 		sb := NewBatch(evs, b.End, ack)
 		sb.Bytes = b.Bytes

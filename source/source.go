@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgcdc/pgcdc/pipeline"
 )
@@ -265,14 +264,12 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 	metricConnected.Set(1)
 	s.log.Info("streaming", "lsn", start, "proto_version", proto)
 
-	st := &stream{s: s, conn: conn, p: p, sent: start, floor: start, dec: newDecoder(s.types, s.cfg.BatchEvents)}
-	st.dec.onRel = s.cat.fromRelation
-	st.dec.primaryKey = s.primaryKey
-	err = st.loop(ctx, w, emitted)
-	if ctx.Err() != nil || errors.Is(err, errStopAt) {
-		st.drain()
-		return true, err
-	}
+	// Report only what is truly confirmed: start may be past transactions
+	// still in flight from the previous connection (they are not re-read,
+	// but not delivered yet either).
+	floor := max(s.startLSN, p.Confirmed())
+	st := newStream(s, conn, p, floor)
+	err = st.run(ctx, w, emitted)
 	return true, err
 }
 
@@ -300,190 +297,4 @@ func (s *Source) classify(err error) error {
 		}
 	}
 	return err
-}
-
-// stream is the state of one streaming session.
-type stream struct {
-	s     *Source
-	conn  *pgconn.PgConn
-	p     pipeline.Progress
-	dec   *decoder
-	floor pipeline.LSN // the start position: never report less
-	sent  pipeline.LSN // last position reported
-	// walEnd is the server's WAL end from the last keepalive received
-	// between transactions: everything before it has been received.
-	walEnd   pipeline.LSN
-	lastSend time.Time
-	// serverEnd is the server's WAL end from its last message, for lag.
-	serverEnd pipeline.LSN
-	// commitTimes remembers recent commit times by end position, for the
-	// lag in seconds.
-	commitTimes commitLog
-}
-
-// position is what may be confirmed now.
-func (st *stream) position() pipeline.LSN {
-	pos := max(st.floor, st.p.Confirmed())
-	if !st.dec.inTxn && st.p.Idle() && st.walEnd > pos {
-		pos = st.walEnd
-	}
-	return pos
-}
-
-func (st *stream) sendStatus(force bool) error {
-	pos := st.position()
-	now := time.Now()
-	if !force && pos == st.sent && now.Sub(st.lastSend) < st.s.cfg.StatusInterval {
-		return nil
-	}
-	// Write, flush and apply are all set explicitly: left at zero,
-	// pglogrepl would fill them with the write position.
-	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), st.conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
-		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
-	if err != nil {
-		return fmt.Errorf("send standby status: %w", err)
-	}
-	if pos != st.sent {
-		st.s.log.Debug("confirmed", "lsn", pos)
-	}
-	st.sent, st.lastSend = pos, now
-	st.s.confirmed.Store(uint64(pos))
-	metricConfirmed.Set(float64(pos))
-	if st.serverEnd > pos {
-		metricLagBytes.Set(float64(st.serverEnd - pos))
-	} else {
-		metricLagBytes.Set(0)
-	}
-	if st.p.Idle() {
-		metricLagSeconds.Set(0)
-	} else if ct := st.commitTimes.oldestAfter(pos); !ct.IsZero() {
-		metricLagSeconds.Set(now.Sub(ct).Seconds())
-	}
-	return nil
-}
-
-// tick is how often the loop wakes to report progress when idle.
-const tick = 250 * time.Millisecond
-
-func (st *stream) loop(ctx context.Context, w pipeline.Writer, emitted *pipeline.LSN) error {
-	raw := st.conn.Conn()
-	// One watcher wakes the blocked read when ctx ends.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = raw.SetReadDeadline(time.Now())
-		case <-stop:
-		}
-	}()
-	defer func() { _ = raw.SetReadDeadline(time.Time{}) }()
-	next := time.Now()
-	for {
-		if now := time.Now(); !now.Before(next) {
-			if err := st.sendStatus(false); err != nil {
-				return err
-			}
-			next = now.Add(tick)
-			_ = raw.SetReadDeadline(next)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		msg, err := st.conn.ReceiveMessage(context.Background())
-		if err != nil {
-			if pgconn.Timeout(err) {
-				continue
-			}
-			return fmt.Errorf("receive from slot %q: %w", st.s.cfg.Slot, st.s.classify(err))
-		}
-		switch m := msg.(type) {
-		case *pgproto3.CopyData:
-			if err := st.copyData(ctx, w, m.Data, emitted); err != nil {
-				return err
-			}
-		case *pgproto3.ErrorResponse:
-			return fmt.Errorf("replication on slot %q: %w", st.s.cfg.Slot, st.s.classify(pgconn.ErrorResponseToPgError(m)))
-		case *pgproto3.CopyDone:
-			return fmt.Errorf("server ended replication on slot %q", st.s.cfg.Slot)
-		}
-	}
-}
-
-func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, emitted *pipeline.LSN) error {
-	if len(data) == 0 {
-		return nil
-	}
-	switch data[0] {
-	case pglogrepl.PrimaryKeepaliveMessageByteID:
-		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
-		if err != nil {
-			return fmt.Errorf("parse keepalive: %w", err)
-		}
-		st.serverEnd = max(st.serverEnd, pipeline.LSN(ka.ServerWALEnd))
-		metricServerEnd.Set(float64(st.serverEnd))
-		if !st.dec.inTxn {
-			st.walEnd = max(st.walEnd, pipeline.LSN(ka.ServerWALEnd))
-			if stop := st.s.cfg.StopAt; stop != 0 && st.walEnd >= stop {
-				return errStopAt
-			}
-		}
-		if ka.ReplyRequested {
-			return st.sendStatus(true)
-		}
-	case pglogrepl.XLogDataByteID:
-		x, err := pglogrepl.ParseXLogData(data[1:])
-		if err != nil {
-			return fmt.Errorf("parse XLogData: %w", err)
-		}
-		st.serverEnd = max(st.serverEnd, pipeline.LSN(x.ServerWALEnd))
-		// Streaming of in-progress transactions is never requested, so
-		// protocol 2 messages have exactly the protocol 1 layout.
-		msg, err := pglogrepl.Parse(x.WALData)
-		if err != nil {
-			return fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)
-		}
-		b, err := st.dec.handle(ctx, msg)
-		if err != nil {
-			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}
-		}
-		if b == nil {
-			return nil
-		}
-		if err := w.Write(ctx, b); err != nil {
-			return err
-		}
-		if b.End != 0 {
-			*emitted = b.End
-			metricTxns.Inc()
-			st.commitTimes.add(b.End, st.dec.lastCommitTime)
-			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
-				return errStopAt
-			}
-		}
-	}
-	return nil
-}
-
-// drain waits for the sinks to finish what is in flight, keeping the
-// connection alive, then reports the final position.
-func (st *stream) drain() {
-	done := make(chan bool, 1)
-	go func() { done <- st.p.Drain(context.Background()) }()
-	t := time.NewTicker(st.s.cfg.StatusInterval / 2)
-	defer t.Stop()
-	for {
-		select {
-		case ok := <-done:
-			if err := st.sendStatus(true); err != nil {
-				st.s.log.Warn("final standby status failed", "err", err)
-			} else {
-				st.s.log.Info("stopped", "confirmed", st.sent, "drained", ok)
-			}
-			return
-		case <-t.C:
-			_ = st.sendStatus(true)
-		}
-	}
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// The latency histogram of pgcdc bench live: fixed, log-spaced buckets from
+// histMin to histMin·10^histDecades (0.1 ms to 10 s), histPerDecade per
+// decade (each bucket about 6% wide), plus one bucket below histMin and one
+// overflow bucket for everything at or above 10 s and for events that never
+// arrived. Each client records into its own histogram without allocating;
+// they are merged at the end.
+const (
+	histMin       = 100 * time.Microsecond
+	histPerDecade = 40
+	histDecades   = 5
+	histBuckets   = histPerDecade*histDecades + 2
+	histOverflow  = histBuckets - 1
+)
+
+// latencyHist counts latencies into fixed buckets and keeps the maximum.
+// It is not safe for concurrent use: one goroutine owns it.
+type latencyHist struct {
+	n   [histBuckets]uint64
+	max time.Duration
+}
+
+// bucketOf returns the bucket index of d.
+func bucketOf(d time.Duration) int {
+	if d < histMin {
+		return 0
+	}
+	i := 1 + int(math.Log10(float64(d)/float64(histMin))*histPerDecade)
+	return min(i, histOverflow)
+}
+
+// bucketUpper returns the upper bound of bucket i (the overflow bucket has
+// none: it returns the lower bound, 10 s).
+func bucketUpper(i int) time.Duration {
+	if i >= histOverflow {
+		i = histOverflow - 1
+	}
+	return time.Duration(float64(histMin) * math.Pow(10, float64(i)/histPerDecade))
+}
+
+// add records one latency.
+func (h *latencyHist) add(d time.Duration) {
+	h.n[bucketOf(d)]++
+	h.max = max(h.max, d)
+}
+
+// addLost records n events that never arrived, as overflow.
+func (h *latencyHist) addLost(n uint64) { h.n[histOverflow] += n }
+
+// merge adds o into h.
+func (h *latencyHist) merge(o *latencyHist) {
+	for i, c := range o.n {
+		h.n[i] += c
+	}
+	h.max = max(h.max, o.max)
+}
+
+// count returns the number of recorded latencies (lost events included).
+func (h *latencyHist) count() uint64 {
+	var t uint64
+	for _, c := range h.n {
+		t += c
+	}
+	return t
+}
+
+// quantile returns the upper bound of the bucket holding quantile q and
+// whether that bucket is the overflow one (10 s or more, or lost).
+func (h *latencyHist) quantile(q float64) (time.Duration, bool) {
+	total := h.count()
+	if total == 0 {
+		return 0, false
+	}
+	rank := uint64(math.Ceil(q * float64(total)))
+	rank = max(rank, 1)
+	var seen uint64
+	for i, c := range h.n {
+		seen += c
+		if seen >= rank {
+			return bucketUpper(i), i == histOverflow
+		}
+	}
+	return bucketUpper(histOverflow), true
+}
+
+// latencyStats are the figures of one merged histogram.
+type latencyStats struct {
+	P50, P90, P99, Max time.Duration
+	// Over is set when P99 lies in the overflow bucket: at least 1% of
+	// the events took 10 s or more, or never arrived.
+	Over bool
+}
+
+func (h *latencyHist) stats() latencyStats {
+	var s latencyStats
+	s.P50, _ = h.quantile(0.50)
+	s.P90, _ = h.quantile(0.90)
+	s.P99, s.Over = h.quantile(0.99)
+	s.Max = h.max
+	return s
+}
+
+// fmtLatency formats a latency in milliseconds for the report table.
+func fmtLatency(d time.Duration, over bool) string {
+	if over {
+		return fmt.Sprintf(">%.0fs", bucketUpper(histOverflow).Seconds())
+	}
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case ms < 10:
+		return fmt.Sprintf("%.2fms", ms)
+	case ms < 1000:
+		return fmt.Sprintf("%.1fms", ms)
+	default:
+		return fmt.Sprintf("%.2fs", ms/1000)
+	}
+}

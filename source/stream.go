@@ -1,0 +1,280 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// stream is one streaming session. Two goroutines share the connection,
+// each in one direction: the reader receives and decodes messages and
+// writes batches into the pipeline (blocking under backpressure); the
+// reporter is the only one that writes to the connection, sending standby
+// status updates on a timer, when progress advanced, and at once when the
+// server asks. Keeping status updates off the reader means they continue
+// while the pipeline makes the reader wait, so the server's
+// wal_sender_timeout never fires because a sink is slow.
+type stream struct {
+	s     *Source
+	conn  *pgconn.PgConn
+	p     pipeline.Progress
+	dec   *decoder
+	floor pipeline.LSN // never report less than this
+
+	// Shared between reader and reporter.
+	inTxn     atomic.Bool   // the reader is inside a transaction
+	walEnd    atomic.Uint64 // server WAL end from a keepalive between transactions
+	serverEnd atomic.Uint64 // the server's WAL end from its last message, for lag
+	kick      chan struct{} // the server asked for a reply
+	commits   commitLog     // recent commit times, for the lag in seconds
+
+	// Owned by the reporter.
+	sent     pipeline.LSN
+	lastSend time.Time
+}
+
+func newStream(s *Source, conn *pgconn.PgConn, p pipeline.Progress, floor pipeline.LSN) *stream {
+	st := &stream{s: s, conn: conn, p: p, floor: floor, sent: floor, kick: make(chan struct{}, 1),
+		dec: newDecoder(s.types, s.cfg.BatchEvents)}
+	st.dec.onRel = s.cat.fromRelation
+	st.dec.primaryKey = s.primaryKey
+	return st
+}
+
+// run streams until ctx ends, the stop position is reached, or an error.
+// On ctx or the stop position it drains the pipeline while the reporter
+// keeps the connection alive, then sends the final status.
+func (st *stream) run(ctx context.Context, w pipeline.Writer, emitted *pipeline.LSN) error {
+	stop := make(chan struct{})
+	reporterDone := make(chan error, 1)
+	go func() { reporterDone <- st.report(stop) }()
+	err := st.read(ctx, w, emitted)
+	if ctx.Err() != nil || errors.Is(err, errStopAt) {
+		drained := st.p.Drain(context.Background())
+		close(stop)
+		if rerr := <-reporterDone; rerr != nil {
+			st.s.log.Warn("final standby status failed", "err", rerr)
+		} else {
+			st.s.log.Info("stopped", "confirmed", st.sent, "drained", drained)
+		}
+		return err
+	}
+	close(stop)
+	<-reporterDone
+	return err
+}
+
+// position is what may be confirmed now.
+func (st *stream) position() pipeline.LSN {
+	pos := max(st.floor, st.p.Confirmed())
+	if !st.inTxn.Load() && st.p.Idle() {
+		pos = max(pos, pipeline.LSN(st.walEnd.Load()))
+	}
+	return pos
+}
+
+// tick is how often the reporter checks for progress.
+const tick = 100 * time.Millisecond
+
+// report sends standby status updates until stop is closed, then sends a
+// final one. It returns the error of that final update, or of the first
+// failed one (the reader will see the broken connection too).
+func (st *stream) report(stop <-chan struct{}) error {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return st.sendStatus(true)
+		case <-st.kick:
+			if err := st.sendStatus(true); err != nil {
+				return err
+			}
+		case <-t.C:
+			if err := st.sendStatus(false); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (st *stream) sendStatus(force bool) error {
+	pos := st.position()
+	now := time.Now()
+	if !force && pos == st.sent && now.Sub(st.lastSend) < st.s.cfg.StatusInterval {
+		return nil
+	}
+	// Write, flush and apply are all set explicitly: left at zero,
+	// pglogrepl would fill them with the write position.
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), st.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
+		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
+	if err != nil {
+		return fmt.Errorf("send standby status: %w", err)
+	}
+	if pos != st.sent {
+		st.s.log.Debug("confirmed", "lsn", pos)
+	}
+	st.sent, st.lastSend = pos, now
+	st.s.confirmed.Store(uint64(pos))
+	st.observe(pos, now)
+	return nil
+}
+
+// observe updates the lag metrics after reporting pos.
+func (st *stream) observe(pos pipeline.LSN, now time.Time) {
+	metricConfirmed.Set(float64(pos))
+	end := pipeline.LSN(st.serverEnd.Load())
+	metricServerEnd.Set(float64(end))
+	if end > pos {
+		metricLagBytes.Set(float64(end - pos))
+	} else {
+		metricLagBytes.Set(0)
+	}
+	if st.p.Idle() {
+		metricLagSeconds.Set(0)
+	} else if ct := st.commits.oldestAfter(pos); !ct.IsZero() {
+		metricLagSeconds.Set(now.Sub(ct).Seconds())
+	}
+}
+
+// read receives messages until ctx ends or an error.
+func (st *stream) read(ctx context.Context, w pipeline.Writer, emitted *pipeline.LSN) error {
+	raw := st.conn.Conn()
+	// One watcher wakes the blocked read when ctx ends.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = raw.SetReadDeadline(time.Now())
+		case <-done:
+		}
+	}()
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg, err := st.conn.ReceiveMessage(context.Background())
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("receive from slot %q: %w", st.s.cfg.Slot, st.s.classify(err))
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyData:
+			if err := st.copyData(ctx, w, m.Data, emitted); err != nil {
+				return err
+			}
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("replication on slot %q: %w", st.s.cfg.Slot, st.s.classify(pgconn.ErrorResponseToPgError(m)))
+		case *pgproto3.CopyDone:
+			return fmt.Errorf("server ended replication on slot %q", st.s.cfg.Slot)
+		}
+	}
+}
+
+func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, emitted *pipeline.LSN) error {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse keepalive: %w", err)
+		}
+		end := pipeline.LSN(ka.ServerWALEnd)
+		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(end)))
+		if !st.dec.inTxn {
+			st.walEnd.Store(max(st.walEnd.Load(), uint64(end)))
+			if stop := st.s.cfg.StopAt; stop != 0 && end >= stop {
+				return errStopAt
+			}
+		}
+		if ka.ReplyRequested {
+			select {
+			case st.kick <- struct{}{}:
+			default:
+			}
+		}
+	case pglogrepl.XLogDataByteID:
+		x, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse XLogData: %w", err)
+		}
+		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(x.ServerWALEnd)))
+		// Streaming of in-progress transactions is never requested, so
+		// protocol 2 messages have exactly the protocol 1 layout.
+		msg, err := pglogrepl.Parse(x.WALData)
+		if err != nil {
+			return fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)
+		}
+		b, err := st.dec.handle(ctx, msg)
+		st.inTxn.Store(st.dec.inTxn)
+		if err != nil {
+			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}
+		}
+		if b == nil {
+			return nil
+		}
+		if b.End != 0 {
+			st.commits.add(b.End, st.dec.lastCommitTime)
+		}
+		if err := w.Write(ctx, b); err != nil {
+			return err
+		}
+		if b.End != 0 {
+			*emitted = b.End
+			metricTxns.Inc()
+			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
+				return errStopAt
+			}
+		}
+	}
+	return nil
+}
+
+// commitLog is a small ring of (end position, commit time) of recent
+// transactions, so that the lag in seconds can be told from a confirmed
+// position. The reader adds; the reporter reads.
+type commitLog struct {
+	mu    sync.Mutex
+	ends  [256]pipeline.LSN
+	times [256]time.Time
+	next  int
+}
+
+func (c *commitLog) add(end pipeline.LSN, t time.Time) {
+	c.mu.Lock()
+	c.ends[c.next%len(c.ends)] = end
+	c.times[c.next%len(c.times)] = t
+	c.next++
+	c.mu.Unlock()
+}
+
+// oldestAfter returns the commit time of the oldest remembered
+// transaction that ends after pos: the oldest change still in flight. With
+// more transactions in flight than the ring holds it underestimates.
+func (c *commitLog) oldestAfter(pos pipeline.LSN) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var oldest time.Time
+	for i := range min(c.next, len(c.ends)) {
+		idx := (c.next - 1 - i) % len(c.ends)
+		if c.ends[idx] > pos {
+			oldest = c.times[idx]
+		}
+	}
+	return oldest
+}
