@@ -155,4 +155,3 @@ SELECT max(id), $1, jsonb_build_array(jsonb_build_object('sku', $2::text, 'qty',
 		}
 	}
 }
-
