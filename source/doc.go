@@ -8,9 +8,15 @@
 //	         position → catalog of published tables
 //	Run:     replication connection → START_REPLICATION (proto_version 1,
 //	         or 2 on PostgreSQL 14+, never streaming or two_phase)
-//	         → XLogData → pgoutput message → decoder → Batch → Writer
-//	         keepalive → reply / remember the server's WAL end
-//	         every 250 ms and on request → standby status update
+//	         reader:   XLogData → pgoutput message → decoder → Batch → Writer
+//	                   keepalive → remember the server's WAL end, wake the reporter
+//	         reporter: every 100 ms, when progress advanced, at least every
+//	                   status_interval, and at once on request → standby status
+//
+// The reader is the only goroutine that reads the connection and the
+// reporter the only one that writes to it, so status updates keep flowing
+// while the pipeline makes the reader wait (a slow sink never lets the
+// server's wal_sender_timeout fire).
 //
 // # What is confirmed
 //

@@ -44,9 +44,10 @@ func (e *DeliveryError) Error() string {
 	if !e.Permanent {
 		why = fmt.Sprintf("still failing after %d attempts over %s (retry.max_elapsed)", e.Attempts, e.Elapsed.Round(time.Millisecond))
 	}
-	return fmt.Sprintf("webhook sink %q: %s for request %s carrying %d event(s), %s; "+
+	// The pipeline prefixes the sink's name (sink "billing": ...).
+	return fmt.Sprintf("%s for request %s carrying %d event(s), %s; "+
 		"nothing was dropped and the pipeline stops here: fix the receiver or the url, "+
-		"or set dead_letter on the sink to park such requests and go on", e.Sink, what, e.WebhookID, e.Events, why)
+		"or set dead_letter on the sink to park such requests and go on", what, e.WebhookID, e.Events, why)
 }
 
 // Unwrap returns the last transport error, if any.
