@@ -471,7 +471,7 @@ func TestWebhookPermanentFailureStops(t *testing.T) {
 	}
 	code := waitExit(t, d1, time.Minute)
 	logs := d1.stderr()
-	expectFailure(t, code, logs, exitError, `webhook sink "hooks"`, "answered 400", "row is poison", "dead_letter")
+	expectFailure(t, code, logs, exitError, `pgcdc: sink "hooks": http://`, "answered 400", "row is poison", "dead_letter")
 	checkNoSecret(t, "the log", logs)
 	var errLine string
 	for _, l := range strings.Split(logs, "\n") {
