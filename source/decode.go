@@ -26,7 +26,7 @@ type relColumn struct {
 }
 
 // decoder turns pgoutput messages into batches of events. It is owned by
-// the goroutine that owns the replication connection.
+// the goroutine that reads the replication connection.
 type decoder struct {
 	rels      map[uint32]*relation
 	types     *typeRegistry
@@ -46,6 +46,7 @@ type decoder struct {
 	seq            uint32
 	events         []*pipeline.Event
 	bytes          int
+	chg            change // scratch for parseChange
 }
 
 func newDecoder(types *typeRegistry, maxEvents int) *decoder {
@@ -55,8 +56,58 @@ func newDecoder(types *typeRegistry, maxEvents int) *decoder {
 	return &decoder{rels: map[uint32]*relation{}, types: types, maxEvents: maxEvents}
 }
 
-// handle processes one pgoutput message. It returns a batch when one is
-// ready: at commit, or when a large transaction fills maxEvents.
+// handleData processes one pgoutput message in its wire form. Row changes,
+// the hot path, are parsed here without copying; everything else goes
+// through pglogrepl. It returns a batch when one is ready: at commit, or
+// when a large transaction fills maxEvents. data may be reused after it
+// returns.
+func (d *decoder) handleData(ctx context.Context, data []byte) (*pipeline.Batch, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("empty pgoutput message")
+	}
+	switch data[0] {
+	case 'I', 'U', 'D':
+		if err := parseChange(data, &d.chg); err != nil {
+			return nil, err
+		}
+		return d.change(&d.chg)
+	}
+	msg, err := pglogrepl.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return d.handle(ctx, msg)
+}
+
+// change turns a parsed Insert, Update or Delete into an event.
+func (d *decoder) change(c *change) (*pipeline.Batch, error) {
+	rel, err := d.rel(c.relID)
+	if err != nil {
+		return nil, err
+	}
+	switch c.op {
+	case 'I':
+		after, toast := d.row(rel, c.new, false)
+		return d.add(&pipeline.Event{Op: pipeline.OpInsert, After: after, UnchangedToast: toast,
+			Key: keyOf(rel, after, nil)}, rel)
+	case 'U':
+		var before pipeline.Row
+		if c.oldKind != 0 {
+			before, _ = d.row(rel, c.old, c.oldKind == 'K')
+		}
+		after, toast := d.row(rel, c.new, false)
+		return d.add(&pipeline.Event{Op: pipeline.OpUpdate, Before: before, After: after,
+			UnchangedToast: toast, Key: keyOf(rel, after, before)}, rel)
+	default:
+		var before pipeline.Row
+		if c.oldKind != 0 {
+			before, _ = d.row(rel, c.old, c.oldKind == 'K')
+		}
+		return d.add(&pipeline.Event{Op: pipeline.OpDelete, Before: before, Key: keyOf(rel, before, nil)}, rel)
+	}
+}
+
+// handle processes one parsed pgoutput message other than a row change.
 func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.Batch, error) {
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
@@ -85,36 +136,6 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.
 	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
 		// Types are resolved through pg_type when a relation uses them;
 		// origins and logical decoding messages are not changes.
-	case *pglogrepl.InsertMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil {
-			return nil, err
-		}
-		after, toast := d.row(rel, m.Tuple, false)
-		return d.add(&pipeline.Event{Op: pipeline.OpInsert, After: after, UnchangedToast: toast,
-			Key: keyOf(rel, after, nil)}, rel)
-	case *pglogrepl.UpdateMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil {
-			return nil, err
-		}
-		var before pipeline.Row
-		if m.OldTuple != nil {
-			before, _ = d.row(rel, m.OldTuple, m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey)
-		}
-		after, toast := d.row(rel, m.NewTuple, false)
-		return d.add(&pipeline.Event{Op: pipeline.OpUpdate, Before: before, After: after,
-			UnchangedToast: toast, Key: keyOf(rel, after, before)}, rel)
-	case *pglogrepl.DeleteMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil {
-			return nil, err
-		}
-		var before pipeline.Row
-		if m.OldTuple != nil {
-			before, _ = d.row(rel, m.OldTuple, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
-		}
-		return d.add(&pipeline.Event{Op: pipeline.OpDelete, Before: before, Key: keyOf(rel, before, nil)}, rel)
 	case *pglogrepl.TruncateMessage:
 		tables := make([]string, 0, len(m.RelationIDs))
 		rels := make([]*relation, 0, len(m.RelationIDs))
@@ -209,17 +230,14 @@ func (d *decoder) add(ev *pipeline.Event, rel *relation) (*pipeline.Batch, error
 // row decodes a tuple. keyOnly keeps only replica identity columns (an old
 // tuple of type 'K', whose other columns the server sends as NULL).
 // Unchanged TOAST values are left out and their names returned.
-func (d *decoder) row(rel *relation, t *pglogrepl.TupleData, keyOnly bool) (pipeline.Row, []string) {
-	if t == nil {
-		return nil, nil
-	}
-	n := len(t.Columns)
+func (d *decoder) row(rel *relation, cols []tupleCol, keyOnly bool) (pipeline.Row, []string) {
+	n := len(cols)
 	if n > len(rel.cols) {
 		n = len(rel.cols) // a column added after the Relation message; cannot name it
 	}
 	size := 0
 	for i := 0; i < n; i++ {
-		size += len(t.Columns[i].Data)*4/3 + 8
+		size += len(cols[i].data)*4/3 + 8
 	}
 	buf := make([]byte, 0, size)
 	row := make(pipeline.Row, 0, n)
@@ -230,17 +248,17 @@ func (d *decoder) row(rel *relation, t *pglogrepl.TupleData, keyOnly bool) (pipe
 		if keyOnly && !rc.key {
 			continue
 		}
-		tc := t.Columns[i]
-		switch tc.DataType {
-		case pglogrepl.TupleDataTypeToast:
+		tc := cols[i]
+		switch tc.kind {
+		case 'u':
 			toast = append(toast, rc.name)
 			continue
-		case pglogrepl.TupleDataTypeNull:
+		case 'n':
 			buf = append(buf, "null"...)
-		case pglogrepl.TupleDataTypeText:
-			buf = rc.conv.encode(buf, tc.Data)
+		case 't':
+			buf = rc.conv.encode(buf, tc.data)
 		default: // binary: never requested; keep it lossless anyway
-			buf = appendBytea(buf, append([]byte(`\x`), []byte(fmt.Sprintf("%x", tc.Data))...))
+			buf = appendBytea(buf, fmt.Appendf([]byte(`\x`), "%x", tc.data))
 		}
 		row = append(row, pipeline.Column{Name: rc.name, Kind: rc.conv.kind})
 		ends = append(ends, len(buf))

@@ -216,11 +216,7 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(x.ServerWALEnd)))
 		// Streaming of in-progress transactions is never requested, so
 		// protocol 2 messages have exactly the protocol 1 layout.
-		msg, err := pglogrepl.Parse(x.WALData)
-		if err != nil {
-			return fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)
-		}
-		b, err := st.dec.handle(ctx, msg)
+		b, err := st.dec.handleData(ctx, x.WALData)
 		st.inTxn.Store(st.dec.inTxn)
 		if err != nil {
 			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}

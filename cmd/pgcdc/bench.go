@@ -30,6 +30,7 @@ type benchOptions struct {
 	sink                  string // stdout or webhook
 	maxEvents             int    // webhook batch.max_events
 	sign                  bool   // webhook: sign requests, the receiver verifies
+	cpuProfile            string // pgcdc run --cpuprofile, for performance work
 }
 
 func newBenchCmd() *cobra.Command {
@@ -66,6 +67,8 @@ RSS of the drain process (the receiver's CPU is not counted).`,
 	cmd.Flags().IntVar(&o.repeat, "repeat", 1, "drain runs of each tool, alternating")
 	cmd.Flags().StringVar(&o.sink, "sink", "stdout", "pgcdc's sink: stdout (to /dev/null) or webhook (a local receiver)")
 	cmd.Flags().IntVar(&o.maxEvents, "max-events", 500, "webhook batch.max_events: events per request")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write pgcdc run's CPU profile of the last repeat here")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().BoolVar(&o.sign, "sign", false, "webhook: sign requests (Standard Webhooks) and verify them in the receiver")
 	return cmd
 }
@@ -157,7 +160,11 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
 		}
-		r, err = timeChild(exec.CommandContext(ctx, self, "run", "-c", cfgPath, "--until-lsn", end), devnull)
+		args := []string{"run", "-c", cfgPath, "--until-lsn", end}
+		if o.cpuProfile != "" {
+			args = append(args, "--cpuprofile", o.cpuProfile)
+		}
+		r, err = timeChild(exec.CommandContext(ctx, self, args...), devnull)
 		if err != nil {
 			return fmt.Errorf("pgcdc run: %w", err)
 		}
