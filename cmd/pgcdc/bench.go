@@ -62,6 +62,7 @@ RSS of the drain process (the receiver's CPU is not counted).`,
 			return runBench(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
+	cmd.AddCommand(newBenchLiveCmd())
 	cmd.Flags().IntVar(&o.rows, "rows", 1_000_000, "rows to insert")
 	cmd.Flags().IntVar(&o.txnRows, "txn-rows", 1000, "rows per transaction")
 	cmd.Flags().IntVar(&o.repeat, "repeat", 1, "drain runs of each tool, alternating")

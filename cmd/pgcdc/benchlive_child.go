@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,9 +34,16 @@ type liveChild struct {
 
 var liveListenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
 
-// startLiveChild starts `bin run -c cfgPath`.
+// startLiveChild starts `bin run -c cfgPath`. The child does not inherit
+// PGCDC_* variables: the bench's config is the whole configuration.
 func startLiveChild(bin, cfgPath string) (*liveChild, error) {
 	c := &liveChild{cmd: exec.Command(bin, "run", "-c", cfgPath), changed: make(chan struct{}), done: make(chan struct{})}
+	c.cmd.Env = []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PGCDC_") {
+			c.cmd.Env = append(c.cmd.Env, kv)
+		}
+	}
 	c.cmd.Stdout = io.Discard
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
@@ -190,6 +198,57 @@ func procMem(pid int) (rss, hwm int64, err error) {
 		return 0, 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 	}
 	return rss, hwm, nil
+}
+
+// clusterCPU returns the CPU time of each process of the cluster whose
+// data directory is dataDir: the postmaster and its children (backends,
+// walsenders, background processes).
+func clusterCPU(dataDir string) (map[int]time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil, fmt.Errorf("find the postmaster: %w", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return nil, fmt.Errorf("postmaster.pid: %w", err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]time.Duration)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if pid != pm {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			i := strings.LastIndexByte(string(b), ')')
+			if err != nil || i < 0 {
+				continue // gone, or not readable
+			}
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) < 2 || f[1] != strconv.Itoa(pm) { // field 4: the parent
+				continue
+			}
+		}
+		if cpu, err := procCPU(pid); err == nil {
+			out[pid] = cpu
+		}
+	}
+	return out, nil
+}
+
+// cpuSince returns the CPU time the processes of after used since before
+// (a process that started in between counts whole).
+func cpuSince(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cpu := range after {
+		d += cpu - before[pid]
+	}
+	return d
 }
 
 // selfCPU returns the CPU time this process used so far.

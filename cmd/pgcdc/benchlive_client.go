@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,8 @@ type liveClient struct {
 	hist     latencyHist
 	lastID   [32]byte
 	lastLen  int
-	err      error // why the stream ended or what was wrong with it; nil if fine
+	err      error     // why the stream ended or what was wrong with it; nil if fine
+	readAt   time.Time // when the last read from the connection returned
 	stopping atomic.Bool
 	conn     atomic.Pointer[net.Conn]
 	done     chan struct{}
@@ -159,11 +161,12 @@ func daysFromCivil(y, m, d int64) int64 {
 // http.ReadResponse, so each client costs one goroutine.
 func (c *liveClient) runSSE(addr string, ready func(error)) {
 	defer close(c.done)
-	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		ready(fmt.Errorf("connect: %w", err))
 		return
 	}
+	var conn net.Conn = &stampConn{Conn: raw, at: &c.readAt}
 	c.conn.Store(&conn)
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
@@ -177,7 +180,7 @@ func (c *liveClient) runSSE(addr string, ready func(error)) {
 		ready(fmt.Errorf("send request: %w", err))
 		return
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 8<<10), req)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, liveReadBuffer), req)
 	if err != nil {
 		ready(fmt.Errorf("read response: %w", err))
 		return
@@ -190,7 +193,7 @@ func (c *liveClient) runSSE(addr string, ready func(error)) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	ready(nil)
-	c.readSSE(bufio.NewReaderSize(resp.Body, 8<<10))
+	c.readSSE(bufio.NewReaderSize(resp.Body, liveReadBuffer))
 }
 
 // readSSE parses the SSE stream: id and data lines make an event; a named
@@ -221,7 +224,7 @@ func (c *liveClient) readSSE(r *bufio.Reader) {
 				c.fail(fmt.Errorf("SSE event %q: %s", name, line[6:]))
 				return
 			}
-			c.event(id[:idLen], line[6:], time.Now())
+			c.event(id[:idLen], line[6:], c.readAt)
 		case bytes.HasPrefix(line, []byte("id: ")):
 			idLen = copy(id[:], line[4:])
 		case bytes.HasPrefix(line, []byte("event: ")):
@@ -236,16 +239,40 @@ var (
 	wsSubscribed = []byte(`{"type":"subscribed","id":"t"}`)
 )
 
-// wsDialer dials the bench's WebSocket clients: small buffers, no
-// compression.
-var wsDialer = websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4 << 10, WriteBufferSize: 512}
+// liveReadBuffer is the read buffer of each client: large enough that a
+// client that fell behind catches up in few reads.
+const liveReadBuffer = 16 << 10
+
+// stampConn notes when each read returned: an event's receive time is the
+// end of the read that brought its last byte, which costs one clock read
+// per read instead of one per event. Only the client's goroutine reads.
+type stampConn struct {
+	net.Conn
+	at *time.Time
+}
+
+func (s *stampConn) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	if n > 0 {
+		*s.at = time.Now()
+	}
+	return n, err
+}
 
 // runWS connects to the WebSocket endpoint, subscribes to public.ticks,
 // calls ready once the subscription is confirmed (or with the error), then
 // reads events until the connection ends.
 func (c *liveClient) runWS(addr string, ready func(error)) {
 	defer close(c.done)
-	ws, _, err := wsDialer.Dial("ws://"+addr+"/ws", nil)
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: liveReadBuffer, WriteBufferSize: 512,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &stampConn{Conn: conn, at: &c.readAt}, nil
+		}}
+	ws, _, err := dialer.Dial("ws://"+addr+"/ws", nil)
 	if err != nil {
 		ready(fmt.Errorf("websocket handshake: %w", err))
 		return
@@ -283,7 +310,7 @@ func (c *liveClient) runWS(addr string, ready func(error)) {
 		if k := bytes.IndexByte(id, '"'); k >= 0 {
 			id = id[:k]
 		}
-		c.event(id, msg, time.Now())
+		c.event(id, msg, c.readAt)
 	}
 }
 

@@ -90,20 +90,26 @@ func (h *latencyHist) quantile(q float64) (time.Duration, bool) {
 	return bucketUpper(histOverflow), true
 }
 
-// latencyStats are the figures of one merged histogram.
+// latencyStats are the figures of one merged histogram. A percentile whose
+// Over flag is set lies in the overflow bucket: that share of the events
+// took 10 s or more, or never arrived.
 type latencyStats struct {
-	P50, P90, P99, Max time.Duration
-	// Over is set when P99 lies in the overflow bucket: at least 1% of
-	// the events took 10 s or more, or never arrived.
-	Over bool
+	P50, P90, P99, Max        time.Duration
+	P50Over, P90Over, P99Over bool
 }
 
 func (h *latencyHist) stats() latencyStats {
 	var s latencyStats
-	s.P50, _ = h.quantile(0.50)
-	s.P90, _ = h.quantile(0.90)
-	s.P99, s.Over = h.quantile(0.99)
+	s.P50, s.P50Over = h.quantile(0.50)
+	s.P90, s.P90Over = h.quantile(0.90)
+	s.P99, s.P99Over = h.quantile(0.99)
 	s.Max = h.max
+	// A bucket's upper bound may exceed the largest value in it.
+	for _, p := range []*time.Duration{&s.P50, &s.P90, &s.P99} {
+		if h.max > 0 && *p > h.max && h.n[histOverflow] == 0 {
+			*p = h.max
+		}
+	}
 	return s
 }
 

@@ -23,9 +23,12 @@ type liveResult struct {
 	Committed, Window int64
 	// Rate is the achieved commit rate in the window, per second.
 	Rate float64
-	// Deliveries counts the window's events the clients received; Missing
-	// those they had not received when the drain ended.
-	Deliveries, Missing int64
+	// WindowDeliveries counts the window's events the clients received
+	// (the latency samples); Missing those they had not received when the
+	// drain ended. Delivered counts every event the clients received
+	// from the end of the warmup to the end of the drain, the work that
+	// ServerCPU paid for.
+	WindowDeliveries, Missing, Delivered int64
 	// Complete counts the clients that received every event of the run
 	// exactly once and in commit order; Failed those whose stream ended
 	// early or carried something wrong (FirstError says what).
@@ -33,19 +36,28 @@ type liveResult struct {
 	FirstError       string
 	Latency          latencyStats
 	// Measured is the time from the end of the warmup to the end of the
-	// drain; ServerCPU and ClientCPU the CPU time pgcdc and this process
-	// used in it.
-	Measured, ServerCPU, ClientCPU time.Duration
+	// drain; ServerCPU, PostgresCPU and ClientCPU the CPU time pgcdc,
+	// PostgreSQL and this process (clients and writer) used in it.
+	Measured, ServerCPU, PostgresCPU, ClientCPU time.Duration
 	// RSSKiB is pgcdc's RSS at the end of the drain, HWMKiB its peak.
 	RSSKiB, HWMKiB int64
 }
 
 // CPUPerMillion returns pgcdc's CPU seconds per million deliveries.
 func (r liveResult) CPUPerMillion() float64 {
-	if r.Deliveries == 0 {
+	if r.Delivered == 0 {
 		return math.NaN()
 	}
-	return r.ServerCPU.Seconds() / float64(r.Deliveries) * 1e6
+	return r.ServerCPU.Seconds() / float64(r.Delivered) * 1e6
+}
+
+// DeliveryRate returns the deliveries per second from the end of the
+// warmup to the end of the drain.
+func (r liveResult) DeliveryRate() float64 {
+	if r.Measured <= 0 {
+		return 0
+	}
+	return float64(r.Delivered) / r.Measured.Seconds()
 }
 
 // run does one measured run with n clients of proto.
@@ -106,11 +118,15 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 		<-wrote
 		return res, ctx.Err()
 	}
+	got0, wall0, self0 := receivedBy(clients), time.Now(), selfCPU()
 	cpu0, err := procCPU(pid)
 	if err != nil {
 		return res, err
 	}
-	self0, wall0 := selfCPU(), time.Now()
+	pg0, err := clusterCPU(e.cl.DataDir())
+	if err != nil {
+		return res, err
+	}
 	wr := <-wrote
 	if wr.err != nil {
 		return res, fmt.Errorf("writer: %w", wr.err)
@@ -132,20 +148,20 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 	if err != nil {
 		return res, err
 	}
-	res.ClientCPU, res.Measured = selfCPU()-self0, time.Since(wall0)
+	res.ClientCPU, res.Measured, res.Delivered = selfCPU()-self0, time.Since(wall0), receivedBy(clients)-got0
 	res.ServerCPU = cpu1 - cpu0
+	pg1, err := clusterCPU(e.cl.DataDir())
+	if err != nil {
+		return res, err
+	}
+	res.PostgresCPU = cpuSince(pg0, pg1)
 	if res.RSSKiB, res.HWMKiB, err = procMem(pid); err != nil {
 		return res, err
 	}
 
-	// Shut down: the clients' streams end on purpose from here on.
-	for _, c := range clients {
-		c.stopping.Store(true)
-	}
-	stopped = true
-	if err := child.stop(time.Minute); err != nil {
-		return res, err
-	}
+	// Shut down: the clients go first (pgcdc would otherwise try to send
+	// a backlog to clients that fell behind before it exits), then pgcdc,
+	// which must exit cleanly.
 	for _, c := range clients {
 		c.close()
 	}
@@ -153,7 +169,8 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 		return res, err
 	}
 	res.tally(clients)
-	return res, nil
+	stopped = true
+	return res, child.stop(time.Minute)
 }
 
 // startChild writes the run's config and starts pgcdc run. Each run has
@@ -279,13 +296,22 @@ func waitClients(clients []*liveClient, timeout time.Duration) error {
 	return nil
 }
 
+// receivedBy returns the events the clients received so far.
+func receivedBy(clients []*liveClient) int64 {
+	var n int64
+	for _, c := range clients {
+		n += c.received.Load()
+	}
+	return n
+}
+
 // tally merges the clients' histograms and counts into r. Events of the
 // window a client did not receive count as lost (over 10 s).
 func (r *liveResult) tally(clients []*liveClient) {
 	var h latencyHist
 	for _, c := range clients {
 		h.merge(&c.hist)
-		r.Deliveries += c.window
+		r.WindowDeliveries += c.window
 		if lost := r.Window - c.window; lost > 0 {
 			h.addLost(uint64(lost))
 			r.Missing += lost
@@ -301,15 +327,19 @@ func (r *liveResult) tally(clients []*liveClient) {
 	r.Latency = h.stats()
 }
 
-const liveRowFormat = "%-9s %7s %9s %7s %11s %8s %9s %9s %9s %9s %9s %8s %8s %9s %8s\n"
+const liveRowFormat = "%-9s %7s %8s %6s %10s %9s %9s %8s %8s %8s %8s %7s %7s %6s %7s %6s %5s\n"
 
 func printLiveHeader(out io.Writer) {
-	fmt.Fprintf(out, liveRowFormat, "proto", "clients", "idle KiB", "rate/s", "deliveries", "missing", "complete",
-		"p50", "p90", "p99", "max", "srv CPU", "s/1M", "RSS MiB", "bench CPU")
+	fmt.Fprintf(out, liveRowFormat, "proto", "clients", "idle KiB", "rate/s", "samples", "missing", "complete",
+		"p50", "p90", "p99", "max", "deliv/s", "srv CPU", "s/1M", "RSS MiB", "pg CPU", "bench")
 }
 
 func printLiveRow(out io.Writer, r liveResult) {
 	l := r.Latency
+	maxLatency := "-" // no samples
+	if r.WindowDeliveries > 0 {
+		maxLatency = fmtLatency(l.Max, false)
+	}
 	pct := func(d time.Duration) string {
 		if r.Measured <= 0 {
 			return "-"
@@ -317,9 +347,9 @@ func printLiveRow(out io.Writer, r liveResult) {
 		return fmt.Sprintf("%.0f%%", 100*d.Seconds()/r.Measured.Seconds())
 	}
 	fmt.Fprintf(out, liveRowFormat, r.Proto, fmt.Sprint(r.Clients), fmt.Sprintf("%.1f", r.IdleKiB), fmt.Sprintf("%.0f", r.Rate),
-		fmt.Sprint(r.Deliveries), fmt.Sprint(r.Missing), fmt.Sprintf("%d/%d", r.Complete, r.Clients),
-		fmtLatency(l.P50, false), fmtLatency(l.P90, false), fmtLatency(l.P99, l.Over), fmtLatency(l.Max, false),
-		pct(r.ServerCPU), fmt.Sprintf("%.2f", r.CPUPerMillion()), fmt.Sprintf("%.0f", float64(r.RSSKiB)/1024), pct(r.ClientCPU))
+		fmt.Sprint(r.WindowDeliveries), fmt.Sprint(r.Missing), fmt.Sprintf("%d/%d", r.Complete, r.Clients),
+		fmtLatency(l.P50, l.P50Over), fmtLatency(l.P90, l.P90Over), fmtLatency(l.P99, l.P99Over), maxLatency,
+		fmt.Sprintf("%.0f", r.DeliveryRate()), pct(r.ServerCPU), fmt.Sprintf("%.2f", r.CPUPerMillion()), fmt.Sprintf("%.0f", float64(r.RSSKiB)/1024), pct(r.PostgresCPU), pct(r.ClientCPU))
 	if r.FirstError != "" {
 		fmt.Fprintf(out, "  %d clients failed; the first: %s\n", r.Failed, r.FirstError)
 	}
@@ -330,11 +360,14 @@ func printLiveRow(out io.Writer, r liveResult) {
 // delivered.
 func printLiveSummary(out io.Writer, rs []liveResult) {
 	fmt.Fprintf(out, `
-idle KiB: pgcdc RSS growth per connected idle client; rate/s: achieved commits/s; deliveries and
-missing: events of the measured window (× clients); complete: clients that got every event once, in
-order; p50..max: commit→client latency (percentiles are bucket upper bounds, ±6%%; a missing event
-counts as >10s); srv CPU: pgcdc's CPU time over the measured window and drain (100%% = one core);
-s/1M: its CPU seconds per million deliveries; RSS: pgcdc at the end; bench CPU: the clients' process.
+idle KiB: pgcdc RSS growth per connected idle client; rate/s: achieved commits/s; samples and
+missing: events committed in the measured window (× clients) received / not received by the end of
+the drain; complete: clients that got every event once, in order; p50..max: commit→client latency
+of the samples (percentiles are bucket upper bounds, ±6%%; a missing event counts as >10s);
+deliv/s: events received per second, all clients, from the end of the warmup to the end of the
+drain; srv CPU: pgcdc's CPU time then (100%% = one core); s/1M: its CPU seconds per million of those
+deliveries; RSS MiB: pgcdc's at the end; pg CPU: PostgreSQL's CPU time; bench: this process's
+(clients and writer). The clients, pgcdc and PostgreSQL share the CPUs.
 load average at the end: %s
 `, loadAverage())
 	for _, proto := range []string{"sse", "websocket"} {
@@ -344,7 +377,7 @@ load average at the end: %s
 				continue
 			}
 			tried = true
-			if !r.Latency.Over && r.Latency.P99 < 100*time.Millisecond && r.Missing == 0 && r.Failed == 0 {
+			if !r.Latency.P99Over && r.Latency.P99 < 100*time.Millisecond && r.Missing == 0 && r.Failed == 0 {
 				best = max(best, r.Clients)
 			}
 		}

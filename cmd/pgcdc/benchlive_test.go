@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,16 +36,17 @@ func TestBenchLive(t *testing.T) {
 			t.Errorf("%s: %d of 5 clients complete, %d failed (%s), %d events missing", r.Proto, r.Complete, r.Failed, r.FirstError, r.Missing)
 		case r.Window < 50 || r.Committed <= r.Window:
 			t.Errorf("%s: %d transactions in the window of %d, want about 100 after a warmup", r.Proto, r.Window, r.Committed)
-		case r.Deliveries != 5*r.Window:
-			t.Errorf("%s: %d deliveries, want 5 × %d", r.Proto, r.Deliveries, r.Window)
+		case r.WindowDeliveries != 5*r.Window || r.Delivered <= 0 || r.Delivered > 5*r.Committed:
+			t.Errorf("%s: %d latency samples and %d deliveries, want 5 × %d", r.Proto, r.WindowDeliveries, r.Delivered, r.Window)
 		case r.Rate < 35 || r.Rate > 65:
 			t.Errorf("%s: achieved %.1f transactions/s, want about 50", r.Proto, r.Rate)
-		case r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.Over || r.Latency.Max > 5*time.Second:
+		case r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99Over || r.Latency.Max > 5*time.Second:
 			t.Errorf("%s: latency %+v is not sane", r.Proto, r.Latency)
 		case r.Latency.P99 > bucketUpper(bucketOf(r.Latency.Max)):
 			t.Errorf("%s: max %s below p99 %s", r.Proto, r.Latency.Max, r.Latency.P99)
-		case r.ServerCPU <= 0 || r.RSSKiB <= 0 || r.HWMKiB < r.RSSKiB:
-			t.Errorf("%s: server CPU %s, RSS %d KiB, peak %d KiB", r.Proto, r.ServerCPU, r.RSSKiB, r.HWMKiB)
+		case r.ServerCPU <= 0 || r.PostgresCPU <= 0 || r.RSSKiB <= 0 || r.HWMKiB < r.RSSKiB || r.DeliveryRate() <= 0:
+			t.Errorf("%s: server CPU %s, PostgreSQL CPU %s, RSS %d KiB, peak %d KiB, %.0f deliveries/s",
+				r.Proto, r.ServerCPU, r.PostgresCPU, r.RSSKiB, r.HWMKiB, r.DeliveryRate())
 		}
 	}
 	for _, want := range []string{"sse ", "websocket ", "5/5", "largest client count with p99 under 100 ms: 5"} {
@@ -93,12 +96,12 @@ func TestLatencyHistQuantiles(t *testing.T) {
 			t.Errorf("%s = %s, want %s within one bucket above", c.name, c.got, c.want)
 		}
 	}
-	if s.Max != 100*time.Millisecond || s.Over {
-		t.Errorf("max %s over %v, want 100ms and not over", s.Max, s.Over)
+	if s.Max != 100*time.Millisecond || s.P99Over {
+		t.Errorf("max %s, p99 over %v; want 100ms and not over", s.Max, s.P99Over)
 	}
 	h.addLost(2) // 2 of 102 lost: p99 is in the overflow bucket
-	if s := h.stats(); !s.Over {
-		t.Errorf("p99 with 2%% lost events = %s, want overflow", s.P99)
+	if s := h.stats(); !s.P99Over || s.P90Over {
+		t.Errorf("with 2%% lost events: p90 %s over %v, p99 %s over %v; want only p99 over", s.P90, s.P90Over, s.P99, s.P99Over)
 	}
 }
 
@@ -117,10 +120,35 @@ func BenchmarkLive(b *testing.B) {
 	}
 	for b.Loop() {
 		cmd := newBenchLiveCmd()
-		cmd.SetArgs(append(strings.Fields(os.Getenv("PGCDC_BENCH_LIVE")), "--binary", bin))
+		cmd.SetArgs(append([]string{"--binary", bin}, strings.Fields(os.Getenv("PGCDC_BENCH_LIVE"))...)) // a --binary there wins
 		cmd.SetOut(os.Stdout)
+		cmd.SilenceUsage = true
 		if err := cmd.ExecuteContext(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestBenchLiveFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proto", "http"}, `--proto is "http"`},
+		{[]string{"--clients", "1000,x"}, `--clients: "x" is not a positive number`},
+		{[]string{"--clients", "0"}, `--clients: "0"`},
+		{[]string{"--rate", "0"}, "--rate is 0"},
+		{[]string{"--writers", "0"}, "--writers is 0"},
+		{[]string{"--duration", "0s"}, "--duration and --drain must be positive"},
+	} {
+		cmd := newBenchLiveCmd()
+		cmd.SetArgs(c.args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.Execute()
+		var ce *codedError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ce) || ce.code != exitUsage {
+			t.Errorf("bench live %v: %v, want a usage error containing %q", c.args, err, c.want)
 		}
 	}
 }
