@@ -61,7 +61,7 @@ func appendField(b []byte, prefix, value string) []byte {
 // except that CR and CRLF become LF, which JSON treats alike.
 func appendData(b, data []byte) []byte {
 	for {
-		i := bytes.IndexAny(data, "\r\n")
+		i := indexLineBreak(data)
 		b = append(b, "data: "...)
 		if i < 0 {
 			b = append(b, data...)
@@ -74,4 +74,19 @@ func appendData(b, data []byte) []byte {
 		}
 		data = data[i+1:]
 	}
+}
+
+// indexLineBreak returns the index of the first CR or LF in data, or -1.
+// Two IndexByte scans (vectorised) beat bytes.IndexAny's byte loop on the
+// common case, JSON without line breaks; this runs per event per client.
+func indexLineBreak(data []byte) int {
+	lf := bytes.IndexByte(data, '\n')
+	head := data
+	if lf >= 0 {
+		head = data[:lf]
+	}
+	if cr := bytes.IndexByte(head, '\r'); cr >= 0 {
+		return cr
+	}
+	return lf
 }
