@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,25 +19,16 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
-// benchClients returns the client count of the load benchmarks:
-// PGCDC_BENCH_CLIENTS or def.
-func benchClients(def int) int {
-	if n, err := strconv.Atoi(os.Getenv("PGCDC_BENCH_CLIENTS")); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
 const benchLSN = 0x1000000
 
 // BenchmarkSSEThroughput publishes b.N events as fast as the sink takes
 // them to 100 clients over loopback and reports deliveries per second.
-func BenchmarkSSEThroughput(b *testing.B) { benchSSE(b, benchClients(100), 0) }
+func BenchmarkSSEThroughput(b *testing.B) { benchSSE(b, hubtest.BenchClients(100), 0) }
 
 // BenchmarkSSELatency publishes 1,000 events per second (b.N events; run
 // with -benchtime=3000x) to 1,000 clients (PGCDC_BENCH_CLIENTS) and
 // reports the publish → client-read latency percentiles.
-func BenchmarkSSELatency(b *testing.B) { benchSSE(b, benchClients(1000), time.Millisecond) }
+func BenchmarkSSELatency(b *testing.B) { benchSSE(b, hubtest.BenchClients(1000), time.Millisecond) }
 
 func benchSSE(b *testing.B, clients int, every time.Duration) {
 	s, srv, f := newSink(b, config.Broadcast{ClientBuffer: 1 << 16, Replay: config.Replay{MaxEvents: 1 << 17}})
@@ -83,7 +71,7 @@ func benchSSE(b *testing.B, clients int, every time.Duration) {
 	}
 	waitClients(b, s, clients)
 	tmpl := hubtest.Order(benchLSN, 0, pipeline.OpInsert, 1, "paid", 100)
-	cpu0 := cpuTime()
+	cpu0 := hubtest.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	next := start
@@ -101,7 +89,7 @@ func benchSSE(b *testing.B, clients int, every time.Duration) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	reportLoad(b, lat, time.Since(start), cpuTime()-cpu0)
+	reportLoad(b, lat, time.Since(start), hubtest.CPUTime()-cpu0)
 }
 
 // reportLoad reports deliveries per second, latency percentiles and CPU
@@ -121,12 +109,6 @@ func reportLoad(b *testing.B, lat [][]int32, elapsed, cpu time.Duration) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(cpu.Seconds()/float64(len(all))*1e6, "cpu-s/Mdeliveries")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkIdleConnMemory opens 1,000 idle SSE streams on a plain
@@ -151,7 +133,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	addr := ln.Addr().String()
 	b.ResetTimer()
 	for range b.N {
-		before := goMemory()
+		before := hubtest.GoMemory()
 		conns := make([]net.Conn, 0, n)
 		for i := 0; i < n; i++ {
 			conn, err := net.Dial("tcp", addr)
@@ -170,25 +152,11 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		after := goMemory()
+		after := hubtest.GoMemory()
 		b.ReportMetric(float64(after-before)/n, "B/conn")
 		for _, c := range conns {
 			c.Close()
 		}
 		waitClients(b, s, 0)
 	}
-}
-
-// goMemory returns the heap in use plus goroutine stacks once garbage is
-// collected and idle stacks have shrunk (as they do on a long-idle server).
-func goMemory() int64 {
-	for range 6 { // stacks shrink by half per GC at most
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	if os.Getenv("PGCDC_BENCH_DEBUG") != "" {
-		fmt.Printf("heap in use %d, heap alloc %d, stacks %d, goroutines %d\n", ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine())
-	}
-	return int64(ms.HeapInuse + ms.StackInuse)
 }

@@ -22,13 +22,6 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
-// bigOrder returns an order event of about size bytes of JSON.
-func bigOrder(lsn pipeline.LSN, id, size int) *pipeline.Event {
-	e := hubtest.Order(lsn, 0, pipeline.OpInsert, id, strings.Repeat("x", size), id).Clone()
-	e.Encoded()
-	return e
-}
-
 // dialStalled opens a stream whose client never reads, with a small
 // receive buffer so that the server's writes block soon.
 func dialStalled(t *testing.T, addr string) net.Conn {
@@ -152,7 +145,7 @@ func TestStalledClientIsolated(t *testing.T) {
 	base, peak := ms.HeapAlloc, ms.HeapAlloc
 	var samples []uint64 // live heap every 256 events
 	for i, lsn := range lsns {
-		f.Send(bigOrder(lsn, i, eventSize))
+		f.Send(hubtest.BigOrder(lsn, i, eventSize))
 		if i%32 == 31 {
 			// Keep the readers within their client buffer (256) and the
 			// replay buffer: the
@@ -217,7 +210,7 @@ func TestSlowClientReadsDisconnectReason(t *testing.T) {
 	var g hubtest.Gen
 	evs := make([]*pipeline.Event, n)
 	for i := range evs {
-		evs[i] = bigOrder(g.Next(), i, 2048)
+		evs[i] = hubtest.BigOrder(g.Next(), i, 2048)
 	}
 	// Read the first event, so the stream is established and the client
 	// has an id to resume from, then stall while the rest is published.

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,23 +21,16 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
-func benchClients(def int) int {
-	if n, err := strconv.Atoi(os.Getenv("PGCDC_BENCH_CLIENTS")); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
 const benchLSN = 0x1000000
 
 // BenchmarkWSThroughput publishes b.N events as fast as the sink takes
 // them to 100 WebSocket clients over loopback.
-func BenchmarkWSThroughput(b *testing.B) { benchWS(b, benchClients(100), 0) }
+func BenchmarkWSThroughput(b *testing.B) { benchWS(b, hubtest.BenchClients(100), 0) }
 
 // BenchmarkWSLatency publishes 1,000 events per second (b.N events; run
 // with -benchtime=3000x) to 1,000 clients (PGCDC_BENCH_CLIENTS) and
 // reports the publish → client-read latency percentiles.
-func BenchmarkWSLatency(b *testing.B) { benchWS(b, benchClients(1000), time.Millisecond) }
+func BenchmarkWSLatency(b *testing.B) { benchWS(b, hubtest.BenchClients(1000), time.Millisecond) }
 
 var idKey = []byte(`"event":{"id":"`)
 
@@ -83,7 +73,7 @@ func benchWS(b *testing.B, clients int, every time.Duration) {
 	}
 	waitClients(b, s, clients)
 	tmpl := hubtest.Order(benchLSN, 0, pipeline.OpInsert, 1, "paid", 100)
-	cpu0 := cpuTime()
+	cpu0 := hubtest.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	next := start
@@ -113,13 +103,7 @@ func benchWS(b *testing.B, clients int, every time.Duration) {
 	b.ReportMetric(float64(len(all))/time.Since(start).Seconds(), "deliveries/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(len(all))*1e6, "cpu-s/Mdeliveries")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((hubtest.CPUTime()-cpu0).Seconds()/float64(len(all))*1e6, "cpu-s/Mdeliveries")
 }
 
 // BenchmarkIdleConnMemory opens 1,000 idle WebSocket connections, each
@@ -143,7 +127,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	addr := ln.Addr().String()
 	b.ResetTimer()
 	for range b.N {
-		before := goMemory()
+		before := hubtest.GoMemory()
 		conns := make([]net.Conn, 0, n)
 		for i := 0; i < n; i++ {
 			conn, err := net.Dial("tcp", addr)
@@ -171,25 +155,11 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 			conns = append(conns, conn)
 		}
 		waitClients(b, s, n)
-		after := goMemory()
+		after := hubtest.GoMemory()
 		b.ReportMetric(float64(after-before)/n, "B/conn")
 		for _, c := range conns {
 			c.Close()
 		}
 		waitClients(b, s, 0)
 	}
-}
-
-// goMemory returns the heap in use plus goroutine stacks once garbage is
-// collected and idle stacks have shrunk.
-func goMemory() int64 {
-	for range 6 {
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	if os.Getenv("PGCDC_BENCH_DEBUG") != "" {
-		fmt.Printf("heap in use %d, heap alloc %d, stacks %d, goroutines %d\n", ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine())
-	}
-	return int64(ms.HeapInuse + ms.StackInuse)
 }

@@ -20,12 +20,6 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
-func bigOrder(lsn pipeline.LSN, id, size int) *pipeline.Event {
-	e := hubtest.Order(lsn, 0, pipeline.OpInsert, id, strings.Repeat("x", size), id).Clone()
-	e.Encoded()
-	return e
-}
-
 // dialSmall dials with a 4 KB receive buffer, so that the server's writes
 // block soon when the client does not read.
 func dialSmall(t testing.TB, url string) *websocket.Conn {
@@ -60,7 +54,7 @@ func TestSlowClientGets1013(t *testing.T) {
 	var g hubtest.Gen
 	evs := make([]*pipeline.Event, n)
 	for i := range evs {
-		evs[i] = bigOrder(g.Next(), i, 2048)
+		evs[i] = hubtest.BigOrder(g.Next(), i, 2048)
 	}
 	// Read the first event, so the client has an id to resume from, then
 	// stall while the rest is published.
@@ -154,7 +148,7 @@ func TestStalledClientIsolated(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	base, peak := ms.HeapAlloc, ms.HeapAlloc
 	for i, lsn := range lsns {
-		f.Send(bigOrder(lsn, i, eventSize))
+		f.Send(hubtest.BigOrder(lsn, i, eventSize))
 		waitMin := func(min int) {
 			mu.Lock()
 			for slices.Min(at) < min {
