@@ -19,6 +19,10 @@ fuzztime=${FUZZTIME:-10s}
 for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed 's/^func //' | sort -u); do
   pkg=$(grep -rlE "^func ${target}\(" --include='*_test.go' . | head -1 | xargs dirname)
   echo "fuzz ${pkg} ${target} (${fuzztime})"
-  go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >/dev/null
+  if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1); then
+    echo "$out" | tail -40
+    echo "fuzz target ${target} failed; the failing input is in ${pkg}/testdata/fuzz/${target}/"
+    exit 1
+  fi
 done
 echo "all tests passed"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultSchema is the schema of a table pattern written without one.
@@ -30,6 +31,9 @@ type glob struct {
 // character. A pattern without a dot is a table of schema public; * alone
 // matches every table.
 func ParseTablePattern(s string) (TablePattern, error) {
+	if !utf8.ValidString(s) {
+		return TablePattern{}, fmt.Errorf("table pattern %q: not valid UTF-8", s)
+	}
 	p, err := parseTablePattern(s)
 	if err != nil {
 		return TablePattern{}, fmt.Errorf("table pattern %q: %w", s, err)
