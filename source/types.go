@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/pgcdc/pgcdc/pipeline"
 )
 
 // typeInfo is what pg_type says about a type the converter table does not
@@ -97,9 +95,6 @@ func (r *typeRegistry) resolve(ctx context.Context, oid uint32, depth int) (conv
 	r.conv[oid] = c
 	return c, nil
 }
-
-// kindOf is the pipeline kind of a converter.
-func (c converter) Kind() pipeline.Kind { return c.kind }
 
 const typeQuery = `SELECT t.typtype::text, t.typcategory::text, t.typbasetype, t.typelem, t.typdelim::text, format_type(t.oid, NULL)
 FROM pg_type t WHERE t.oid = $1`

@@ -75,10 +75,9 @@ RSS of the drain process (the receiver's CPU is not counted).`,
 }
 
 type benchResult struct {
-	wall       time.Duration
-	cpu        time.Duration
-	maxRSSKiB  int64
-	serverBusy time.Duration
+	wall      time.Duration
+	cpu       time.Duration
+	maxRSSKiB int64
 }
 
 func runBench(ctx context.Context, out io.Writer, o benchOptions) error {
