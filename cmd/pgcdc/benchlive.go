@@ -30,6 +30,9 @@ type liveOptions struct {
 	warmup   time.Duration
 	drain    time.Duration // longest wait for the clients after the writer stops
 	binary   string        // the pgcdc to run; empty: this executable
+	// cpuProfile is passed to the child's hidden --cpuprofile, for
+	// performance work; each run overwrites it.
+	cpuProfile string
 }
 
 func newBenchLiveCmd() *cobra.Command {
@@ -85,6 +88,8 @@ the largest client count whose p99 stayed under 100 ms.`,
 	cmd.Flags().DurationVar(&o.warmup, "warmup", 3*time.Second, "traffic before the measured window; its events are not measured")
 	cmd.Flags().DurationVar(&o.drain, "drain", 30*time.Second, "longest wait for the clients to catch up once the writer stops")
 	cmd.Flags().StringVar(&o.binary, "binary", "", "the pgcdc executable to measure (default: this one)")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write the pgcdc child's CPU profile here (the last run's)")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 

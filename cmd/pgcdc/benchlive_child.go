@@ -34,10 +34,12 @@ type liveChild struct {
 
 var liveListenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
 
-// startLiveChild starts `bin run -c cfgPath`. The child does not inherit
-// PGCDC_* variables: the bench's config is the whole configuration.
-func startLiveChild(bin, cfgPath string) (*liveChild, error) {
-	c := &liveChild{cmd: exec.Command(bin, "run", "-c", cfgPath), changed: make(chan struct{}), done: make(chan struct{})}
+// startLiveChild starts `bin run -c cfgPath` and any extra arguments. The
+// child does not inherit PGCDC_* variables: the bench's config is the whole
+// configuration.
+func startLiveChild(bin, cfgPath string, extra ...string) (*liveChild, error) {
+	args := append([]string{"run", "-c", cfgPath}, extra...)
+	c := &liveChild{cmd: exec.Command(bin, args...), changed: make(chan struct{}), done: make(chan struct{})}
 	c.cmd.Env = []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PGCDC_") {

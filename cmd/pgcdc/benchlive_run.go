@@ -192,7 +192,11 @@ log: {level: info}
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	return startLiveChild(e.bin, path)
+	var extra []string
+	if e.o.cpuProfile != "" {
+		extra = []string{"--cpuprofile", e.o.cpuProfile} // each run overwrites it: the last run's stays
+	}
+	return startLiveChild(e.bin, path, extra...)
 }
 
 // connectLive connects every client, at most 64 handshakes at a time, and

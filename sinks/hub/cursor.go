@@ -67,6 +67,23 @@ func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
 // is closed and the cursor has read everything published before Close (at
 // once after Abort).
 func (h *Hub) Next(c *Cursor, dst []*pipeline.Event, maxBytes int) ([]*pipeline.Event, <-chan struct{}, error) {
+	return next(h, c, dst, maxBytes, func(e *entry) *pipeline.Event { return e.ev })
+}
+
+// Item is an event with the head the hub's WithHead function made for it
+// (nil without one).
+type Item struct {
+	Event *pipeline.Event
+	Head  []byte
+}
+
+// NextItems is Next for a sink that uses WithHead: it returns the events
+// with their heads.
+func (h *Hub) NextItems(c *Cursor, dst []Item, maxBytes int) ([]Item, <-chan struct{}, error) {
+	return next(h, c, dst, maxBytes, func(e *entry) Item { return Item{e.ev, e.head} })
+}
+
+func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) ([]T, <-chan struct{}, error) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	wake := h.wake
@@ -89,16 +106,16 @@ func (h *Hub) Next(c *Cursor, dst []*pipeline.Event, maxBytes int) ([]*pipeline.
 	}
 	bytes := 0
 	for c.next < end && room > 0 && (bytes < maxBytes || bytes == 0) {
-		ev := h.ring.at(c.next).ev
+		e := h.ring.at(c.next)
 		c.next++
 		if c.skipping {
-			if !c.skip.less(idOf(ev)) {
+			if !c.skip.less(idOf(e.ev)) {
 				continue
 			}
 			c.skipping = false
 		}
-		dst = append(dst, ev)
-		bytes += len(ev.Encoded())
+		dst = append(dst, item(e))
+		bytes += len(e.ev.Encoded())
 		room--
 	}
 	c.pending = h.ring.head - c.next

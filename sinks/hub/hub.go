@@ -39,6 +39,7 @@ type Hub struct {
 	maxAge       time.Duration
 	clientBuffer uint64
 	heartbeat    time.Duration
+	head         func(*pipeline.Event) []byte // see WithHead; nil: none
 
 	mu    sync.RWMutex
 	ring  ring
@@ -59,10 +60,20 @@ type Hub struct {
 	idle      chan struct{} // closed when closed and the last client left
 }
 
+// Option configures a Hub.
+type Option func(*Hub)
+
+// WithHead has Publish call head once per event and keep what it returns
+// with the event; NextItems hands it out. A sink puts there the part of its
+// wire format that depends on the event alone (the SSE id line), so that
+// it is built once rather than once per client. The bytes count towards
+// the replay buffer's byte limit and must not be modified.
+func WithHead(head func(*pipeline.Event) []byte) Option { return func(h *Hub) { h.head = head } }
+
 // New returns the hub of the sink named name, sized by cfg.Replay and
 // cfg.ClientBuffer. cat is the catalog subscriptions are checked against;
 // it may be nil (no checks against published tables and columns).
-func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.Logger) *Hub {
+func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.Logger, opts ...Option) *Hub {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +107,9 @@ func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.L
 	if h.heartbeat <= 0 {
 		h.heartbeat = DefaultHeartbeat
 	}
+	for _, o := range opts {
+		o(h)
+	}
 	return h
 }
 
@@ -116,11 +130,18 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 	if len(events) == 0 {
 		return
 	}
+	var heads [][]byte
+	if h.head != nil {
+		heads = make([][]byte, len(events))
+		for i, e := range events {
+			heads[i] = h.head(e)
+		}
+	}
 	now := time.Now().UnixNano()
 	var added, dropped int
 	var firstDrop eventID
 	h.mu.Lock()
-	for _, e := range events {
+	for i, e := range events {
 		id := idOf(e)
 		if h.started && !h.last.less(id) {
 			if dropped == 0 {
@@ -132,12 +153,16 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 		if !h.started {
 			h.started, h.floor = true, id
 		}
-		size := eventSize(e)
-		for h.ring.len() > 0 && (h.ring.len() >= h.maxEvents || h.bytes+size > h.maxBytes) {
+		ent := entry{ev: e, size: eventSize(e), added: now}
+		if heads != nil {
+			ent.head = heads[i]
+			ent.size += int64(len(ent.head))
+		}
+		for h.ring.len() > 0 && (h.ring.len() >= h.maxEvents || h.bytes+ent.size > h.maxBytes) {
 			h.evict()
 		}
-		h.ring.push(entry{ev: e, size: size, added: now}, h.maxEvents)
-		h.bytes += size
+		h.ring.push(ent, h.maxEvents)
+		h.bytes += ent.size
 		h.last = id
 		added++
 	}

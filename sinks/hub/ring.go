@@ -34,8 +34,9 @@ func (a eventID) String() string {
 // entry is one buffered event.
 type entry struct {
 	ev    *pipeline.Event
-	size  int64 // approximate memory, for the byte limit
-	added int64 // time.Now().UnixNano() when published, for the age limit
+	head  []byte // what the hub's head function made of ev, or nil
+	size  int64  // approximate memory, for the byte limit
+	added int64  // time.Now().UnixNano() when published, for the age limit
 }
 
 // ring is a growable circular buffer of entries addressed by a sequence

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 )
@@ -31,16 +30,16 @@ var knownParams = map[string]bool{
 // scratch is what a client needs while it writes; it goes back to a pool
 // while the client waits, so an idle connection holds none of it.
 type scratch struct {
-	evs []*pipeline.Event
+	evs []hub.Item
 	buf []byte
 }
 
 var scratchPool = sync.Pool{New: func() any {
-	return &scratch{evs: make([]*pipeline.Event, 0, maxBatch), buf: make([]byte, 0, 16<<10)}
+	return &scratch{evs: make([]hub.Item, 0, maxBatch), buf: make([]byte, 0, 16<<10)}
 }}
 
 // putScratch returns sc to the pool. Only sc.evs[:len] can hold event
-// pointers: entries past it were cleared when they were last used.
+// pointers: items past it were cleared when they were last used.
 func putScratch(sc *scratch) {
 	clear(sc.evs)
 	if cap(sc.buf) > 2*maxBytes {
@@ -72,10 +71,28 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st == nil {
 		return
 	}
-	s.log.Debug("client connected", "remote", r.RemoteAddr, "reset", st.reset != "")
-	reason := s.stream(w, r, st)
+	h := w.Header()
+	h["Content-Type"] = contentType // shared, read-only values: no allocation per stream
+	h["Cache-Control"] = noCache
+	h["X-Accel-Buffering"] = accelNo
+	remote := r.RemoteAddr
+	s.log.Debug("client connected", "remote", remote, "reset", st.reset != "")
+	if out := hijack(w, r, s.writeTimeout); out != nil {
+		// The stream runs on its own goroutine, so that net/http's
+		// connection state (buffers, the request, a stack grown while
+		// parsing it) is released when this handler returns.
+		go s.serve(out, st, remote)
+		return
+	}
+	s.serve(newHTTPOut(w, r, s.writeTimeout), st, remote)
+}
+
+// serve runs the stream and ends it.
+func (s *Sink) serve(out output, st *streamState, remote string) {
+	reason := s.stream(out, st, remote)
+	out.finish(reason == hub.ReasonShutdown || reason == hub.ReasonOverflow)
 	st.client.Leave(reason)
-	s.log.Debug("client disconnected", "remote", r.RemoteAddr, "reason", reason)
+	s.log.Debug("client disconnected", "remote", remote, "reason", reason)
 }
 
 // streamState is one stream's subscription and position. It lives on the
@@ -141,13 +158,13 @@ func parseQuery(raw string) (url.Values, []hub.Problem) {
 
 // stream writes the event stream until the client goes away, falls behind
 // or the hub closes, and returns the disconnect reason.
-func (s *Sink) stream(w http.ResponseWriter, r *http.Request, st *streamState) string {
-	rc := http.NewResponseController(w)
-	if s.begin(w, rc, st) != nil {
+func (s *Sink) stream(out output, st *streamState, remote string) string {
+	if s.begin(out, st) != nil {
 		return hub.ReasonWriteError
 	}
+	beat := s.Hub().Beat()
 	for {
-		wake, more, reason := s.cycle(w, rc, r, st)
+		wake, more, reason := s.cycle(out, st, remote)
 		if reason != "" {
 			return reason
 		}
@@ -156,46 +173,42 @@ func (s *Sink) stream(w http.ResponseWriter, r *http.Request, st *streamState) s
 		}
 		select {
 		case <-wake:
-		case <-s.Hub().Beat():
-			if reason := s.heartbeat(w, rc, st); reason != "" {
+		case <-beat:
+			beat = s.Hub().Beat()
+			if reason := s.heartbeat(out, st); reason != "" {
 				return reason
 			}
-		case <-r.Context().Done():
+		case <-out.gone():
 			return hub.ReasonClientClosed
 		}
 	}
 }
 
 // begin writes the response head, the retry hint and any reset.
-func (s *Sink) begin(w http.ResponseWriter, rc *http.ResponseController, st *streamState) error {
-	h := w.Header()
-	h["Content-Type"] = contentType // shared, read-only values: no allocation per stream
-	h["Cache-Control"] = noCache
-	h["X-Accel-Buffering"] = accelNo
-	w.WriteHeader(http.StatusOK)
+func (s *Sink) begin(out output, st *streamState) error {
 	sc := scratchPool.Get().(*scratch)
 	defer putScratch(sc)
-	b := append(sc.buf[:0], s.retryLine...)
+	b := append(sc.buf[:headroom], s.retryLine...)
 	if st.reset != "" {
 		b = appendControl(b, "reset", st.reset, "")
 	}
 	sc.buf = b[:0]
 	st.wrote = true
-	return s.write(w, rc, b)
+	return out.begin(b)
 }
 
-// cycle writes what is pending (one write, one flush). more reports that
-// there may be more at once; otherwise the caller waits on wake. A
-// non-empty reason ends the stream.
-func (s *Sink) cycle(w http.ResponseWriter, rc *http.ResponseController, r *http.Request, st *streamState) (wake <-chan struct{}, more bool, reason string) {
+// cycle writes what is pending (one write). more reports that there may be
+// more at once; otherwise the caller waits on wake. A non-empty reason
+// ends the stream.
+func (s *Sink) cycle(out output, st *streamState, remote string) (wake <-chan struct{}, more bool, reason string) {
 	sc := scratchPool.Get().(*scratch)
 	defer putScratch(sc)
 	var err error
-	sc.evs, wake, err = s.Hub().Next(&st.cur, sc.evs[:0], maxBytes)
-	b, n, oldest := s.format(sc.buf[:0], sc.evs, st.sub)
+	sc.evs, wake, err = s.Hub().NextItems(&st.cur, sc.evs[:0], maxBytes)
+	b, n, oldest := s.format(sc.buf[:headroom], sc.evs, st.sub)
 	sc.buf = b[:0]
-	if len(b) > 0 {
-		if s.write(w, rc, b) != nil {
+	if n > 0 {
+		if out.write(b) != nil {
 			return nil, false, hub.ReasonWriteError
 		}
 		st.wrote = true
@@ -203,15 +216,21 @@ func (s *Sink) cycle(w http.ResponseWriter, rc *http.ResponseController, r *http
 	}
 	st.client.SetPending(st.cur.Pending())
 	if err != nil {
-		return nil, false, s.end(w, rc, r, err)
+		return nil, false, s.end(out, remote, err)
 	}
 	return wake, len(sc.evs) > 0, ""
 }
 
 // heartbeat writes a comment if nothing was written since the last beat.
-func (s *Sink) heartbeat(w http.ResponseWriter, rc *http.ResponseController, st *streamState) string {
-	if !st.wrote && s.write(w, rc, heartbeatLine) != nil {
-		return hub.ReasonWriteError
+func (s *Sink) heartbeat(out output, st *streamState) string {
+	if !st.wrote {
+		sc := scratchPool.Get().(*scratch)
+		defer putScratch(sc)
+		b := append(sc.buf[:headroom], heartbeatLine...)
+		sc.buf = b[:0]
+		if out.write(b) != nil {
+			return hub.ReasonWriteError
+		}
 	}
 	st.wrote = false
 	return ""
@@ -225,11 +244,13 @@ var (
 )
 
 // format appends the messages of the events sub keeps and returns how many
-// and the commit time of the first.
-func (s *Sink) format(b []byte, evs []*pipeline.Event, sub *transform.Subscription) ([]byte, int, time.Time) {
+// and the commit time of the first. An event the subscription leaves
+// unchanged is its head (built once by the hub), its JSON and a blank line.
+func (s *Sink) format(b []byte, items []hub.Item, sub *transform.Subscription) ([]byte, int, time.Time) {
 	var n int
 	var oldest time.Time
-	for _, e := range evs {
+	for _, it := range items {
+		e := it.Event
 		if sub != nil {
 			if e = sub.Apply(e); e == nil {
 				continue
@@ -239,6 +260,12 @@ func (s *Sink) format(b []byte, evs []*pipeline.Event, sub *transform.Subscripti
 			oldest = e.CommitTime
 		}
 		n++
+		if e == it.Event && it.Head != nil {
+			b = append(b, it.Head...)
+			b = append(b, e.Encoded()...)
+			b = append(b, '\n', '\n')
+			continue
+		}
 		var name string
 		if s.eventNames {
 			name = string(e.Op)
@@ -251,25 +278,14 @@ func (s *Sink) format(b []byte, evs []*pipeline.Event, sub *transform.Subscripti
 // end finishes a stream that Next ended: an overflowing client gets a
 // disconnect event naming the reason (if it can still take it); a closed
 // hub ends the response cleanly.
-func (s *Sink) end(w http.ResponseWriter, rc *http.ResponseController, r *http.Request, err error) string {
+func (s *Sink) end(out output, remote string, err error) string {
 	var over *hub.OverflowError
 	if errors.As(err, &over) {
-		s.log.Info("client disconnected: too slow", "remote", r.RemoteAddr, "reason", over.Error())
-		_ = s.write(w, rc, appendControl(nil, "disconnect", hub.ReasonOverflow, over.Error()))
+		s.log.Info("client disconnected: too slow", "remote", remote, "reason", over.Error())
+		_ = out.write(appendControl(make([]byte, headroom, 256), "disconnect", hub.ReasonOverflow, over.Error()))
 		return hub.ReasonOverflow
 	}
 	return hub.ReasonShutdown
-}
-
-// write writes b and flushes it within the write timeout.
-func (s *Sink) write(w http.ResponseWriter, rc *http.ResponseController, b []byte) error {
-	if err := rc.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	return rc.Flush()
 }
 
 // cors applies the allowed_origins policy: a cross-origin request from an

@@ -76,6 +76,6 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 		o(s)
 	}
 	b.Heartbeat = hub.OrDefault(b.Heartbeat, DefaultHeartbeat)
-	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log), s.drain)
+	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log, hub.WithHead(s.head)), s.drain)
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -32,6 +33,12 @@ func TestWireFormat(t *testing.T) {
 	}
 	if c.resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Error("CORS header on a request without Origin")
+	}
+	// The stream is written on the hijacked connection: chunked, dated,
+	// and the connection ends with it.
+	if fmt.Sprint(c.resp.TransferEncoding) != "[chunked]" || c.resp.Header.Get("Date") == "" || !c.resp.Close {
+		t.Errorf("transfer encoding %v, Date %q, close %v: want chunked, a date, Connection: close",
+			c.resp.TransferEncoding, c.resp.Header.Get("Date"), c.resp.Close)
 	}
 	if l, _ := c.line(); l != "retry: 1500\n" {
 		t.Fatalf("first line %q, want the retry hint", l)
@@ -357,6 +364,39 @@ func TestShutdownEndsStreamsAfterLastEvents(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Fatalf("new client after shutdown: %d, want 503", resp.StatusCode)
 	}
+}
+
+// noHijack hides http.Hijacker, as a middleware's ResponseWriter may: the
+// stream then goes through the ResponseWriter.
+type noHijack struct{ w http.ResponseWriter }
+
+func (n noHijack) Header() http.Header         { return n.w.Header() }
+func (n noHijack) Write(b []byte) (int, error) { return n.w.Write(b) }
+func (n noHijack) WriteHeader(code int)        { n.w.WriteHeader(code) }
+func (n noHijack) Flush()                      { n.w.(http.Flusher).Flush() }
+
+func TestStreamWithoutHijack(t *testing.T) {
+	var g hubtest.Gen
+	s, _, f := newSink(t, config.Broadcast{Heartbeat: 50 * time.Millisecond})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(noHijack{w}, r) }))
+	t.Cleanup(srv.Close)
+	c := dial(t, srv, "?op=insert", nil)
+	if c.resp.Close || c.resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("close %v, content type %q: want a kept-alive event stream from net/http", c.resp.Close, c.resp.Header.Get("Content-Type"))
+	}
+	if m := c.next(); m.retry == "" {
+		t.Fatalf("first block %+v, want the retry hint", m)
+	}
+	if m := c.next(); m.comment != "heartbeat" {
+		t.Fatalf("block %+v, want a heartbeat on an idle stream", m)
+	}
+	evs := g.Orders(0, 20)
+	f.Send(evs...)
+	if got := c.events(20); fmt.Sprint(got) != fmt.Sprint(idList(evs)) {
+		t.Fatalf("got %v, want %v", got, idList(evs))
+	}
+	f.Close()
+	c.expectEnd()
 }
 
 func TestNewValidates(t *testing.T) {

@@ -26,6 +26,25 @@ func appendMessage(b []byte, e *pipeline.Event, name string, data []byte) []byte
 	return append(b, '\n')
 }
 
+// head returns the start of event e's message up to its data, "id: <id>\n"
+// [event: <op>\n] "data: ", built once per event by the hub: a client that
+// takes the event unchanged appends it, the JSON and "\n\n". It returns nil
+// when the JSON holds a line break and must be split into several data
+// lines (appendMessage does that).
+func (s *Sink) head(e *pipeline.Event) []byte {
+	if indexLineBreak(e.Encoded()) >= 0 {
+		return nil
+	}
+	b := make([]byte, 0, 48)
+	b = append(b, "id: "...)
+	b = e.AppendID(b)
+	b = append(b, '\n')
+	if s.eventNames {
+		b = appendField(b, "event: ", string(e.Op))
+	}
+	return append(b, "data: "...)
+}
+
 // appendControl appends a named control message (reset, disconnect) whose
 // data is the JSON object {"reason": reason} plus, when message is not
 // empty, "message". It carries no id, so the client's last event id is

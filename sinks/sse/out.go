@@ -1,0 +1,181 @@
+package sse
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pgcdc/pgcdc/sinks/hub"
+)
+
+// headroom is the space kept free at the start of every buffer handed to
+// output.write: the hijacked path writes the chunk header there, so that
+// a chunk goes out in one write with no copy.
+const headroom = len("ffffffff\r\n")
+
+// output is where a stream's bytes go. Every method is called from the
+// stream's goroutine only.
+type output interface {
+	// begin sends the response head (200 and the headers set on the
+	// ResponseWriter) and b[headroom:], the first bytes of the stream.
+	begin(b []byte) error
+	// write sends b[headroom:] and flushes it, within the write timeout.
+	write(b []byte) error
+	// gone is closed when the client closes the connection.
+	gone() <-chan struct{}
+	// finish ends the response: with a proper end when clean, cut
+	// otherwise. It is called once, last.
+	finish(clean bool)
+}
+
+// rawOut writes the response straight to the hijacked HTTP/1.1 connection,
+// chunked: one write system call per flush (net/http's ResponseWriter makes
+// two or three when a flush holds more than its buffers), no per-write
+// deadline re-arming, and none of net/http's per-connection buffers, which
+// an idle stream would otherwise hold for its whole life.
+type rawOut struct {
+	conn     net.Conn
+	deadline hub.WriteDeadline
+	header   http.Header
+	closed   chan struct{}
+	failed   bool // a write failed: the connection is of no more use
+}
+
+// hijack takes over the connection of an HTTP/1.1 request. It returns nil
+// when that is not possible (HTTP/1.0 or 2, a ResponseWriter that cannot
+// hijack); the caller then streams through the ResponseWriter.
+func hijack(w http.ResponseWriter, r *http.Request, timeout time.Duration) *rawOut {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
+		return nil
+	}
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil
+	}
+	o := &rawOut{conn: conn, deadline: hub.NewWriteDeadline(timeout), header: w.Header(), closed: make(chan struct{})}
+	go o.watch(rw.Reader)
+	return o
+}
+
+// watch reads until the client closes the connection (or it fails) and
+// closes o.closed. An EventSource sends nothing after its request; what a
+// client does send is discarded.
+func (o *rawOut) watch(buffered *bufio.Reader) {
+	defer close(o.closed)
+	if n := buffered.Buffered(); n > 0 {
+		_, _ = buffered.Discard(n)
+	}
+	buf := make([]byte, 256)
+	for {
+		if _, err := o.conn.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (o *rawOut) begin(b []byte) error {
+	head := make([]byte, 0, 256+len(b))
+	head = append(head, "HTTP/1.1 200 OK\r\n"...)
+	o.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	o.header.Set("Transfer-Encoding", "chunked")
+	// The connection ends with the stream: a client must not expect to
+	// send another request on it.
+	o.header.Set("Connection", "close")
+	hb := headerBuffer{b: head}
+	if err := o.header.Write(&hb); err != nil {
+		return err
+	}
+	o.header = nil
+	head = append(hb.b, "\r\n"...)
+	head = appendChunk(head, b[headroom:])
+	return o.send(head)
+}
+
+func (o *rawOut) write(b []byte) error {
+	body := len(b) - headroom
+	if body <= 0 {
+		return nil
+	}
+	size := strconv.AppendInt(make([]byte, 0, 8), int64(body), 16)
+	start := headroom - len(size) - 2
+	copy(b[start:], size)
+	b[headroom-2], b[headroom-1] = '\r', '\n'
+	return o.send(append(b[start:], '\r', '\n'))
+}
+
+func (o *rawOut) send(b []byte) error {
+	if o.failed {
+		return net.ErrClosed
+	}
+	err := o.deadline.Arm(o.conn)
+	if err == nil {
+		_, err = o.conn.Write(b)
+	}
+	o.failed = err != nil
+	return err
+}
+
+func (o *rawOut) gone() <-chan struct{} { return o.closed }
+
+// finish sends the last chunk when clean and every write went through,
+// then closes the connection. The watcher returns when the close fails its
+// read.
+func (o *rawOut) finish(clean bool) {
+	if clean && !o.failed {
+		_ = o.send([]byte("0\r\n\r\n"))
+	}
+	_ = o.conn.Close()
+}
+
+// appendChunk appends p as one chunk of a chunked body.
+func appendChunk(b, p []byte) []byte {
+	b = strconv.AppendInt(b, int64(len(p)), 16)
+	b = append(b, '\r', '\n')
+	b = append(b, p...)
+	return append(b, '\r', '\n')
+}
+
+// headerBuffer is an io.Writer appending to a byte slice, for
+// http.Header.Write.
+type headerBuffer struct{ b []byte }
+
+func (h *headerBuffer) Write(p []byte) (int, error) {
+	h.b = append(h.b, p...)
+	return len(p), nil
+}
+
+// httpOut streams through the ResponseWriter, for requests that cannot be
+// hijacked.
+type httpOut struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	r       *http.Request
+	timeout time.Duration
+}
+
+func newHTTPOut(w http.ResponseWriter, r *http.Request, timeout time.Duration) *httpOut {
+	return &httpOut{w: w, rc: http.NewResponseController(w), r: r, timeout: timeout}
+}
+
+func (o *httpOut) begin(b []byte) error {
+	o.w.WriteHeader(http.StatusOK)
+	return o.write(b)
+}
+
+func (o *httpOut) write(b []byte) error {
+	if err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := o.w.Write(b[headroom:]); err != nil {
+		return err
+	}
+	return o.rc.Flush()
+}
+
+func (o *httpOut) gone() <-chan struct{} { return o.r.Context().Done() }
+
+// finish does nothing: the response ends when the handler returns.
+func (o *httpOut) finish(bool) {}
