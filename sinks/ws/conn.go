@@ -55,6 +55,7 @@ type conn struct {
 	readErr    error         // why the reader returned; read after readerDone
 
 	// Writer-owned.
+	out  []byte   // the frames of the current cycle
 	next *request // a request to handle before reading ctrl again
 	subs []*subscription
 	turn int // rotates which subscription reads first
@@ -139,9 +140,8 @@ func (c *conn) serve() (reason string, code int, text string) {
 			}
 		default:
 		}
-		c.bc.Begin()
-		wake, busy, err := c.fill()
-		if _, ferr := c.bc.Flush(); ferr != nil {
+		wake, busy, err := c.cycle()
+		if err == errSend {
 			return hub.ReasonWriteError, 0, ""
 		}
 		var over *hub.OverflowError
@@ -193,6 +193,25 @@ func (c *conn) readReason() (string, int, string) {
 	return hub.ReasonReadError, 0, ""
 }
 
+// errSend is cycle's error when the write failed.
+var errSend = errors.New("write failed")
+
+// cycle fills a batch and sends it in one write.
+func (c *conn) cycle() (wake <-chan struct{}, busy bool, err error) {
+	buf := batchPool.Get().(*[]byte)
+	c.out = (*buf)[:0]
+	wake, busy, err = c.fill()
+	if c.bc.Send(c.out) != nil {
+		err = errSend
+	}
+	if cap(c.out) <= maxPooledBatch {
+		*buf = c.out[:0]
+		batchPool.Put(buf)
+	}
+	c.out = nil
+	return wake, busy, err
+}
+
 // fill handles pending requests, then appends the pending events of every
 // subscription to the batch. busy reports that there may be more to do at
 // once; otherwise the caller waits on wake.
@@ -211,9 +230,7 @@ func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
 			break
 		}
 		c.next = nil
-		if err := c.handle(r); err != nil {
-			return nil, false, err
-		}
+		c.handle(r)
 		busy = true
 	}
 	if closed && len(c.subs) == 0 {
@@ -248,9 +265,7 @@ func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
 					continue
 				}
 			}
-			if err := c.writeEvent(s.prefix, e.Encoded()); err != nil {
-				return nil, false, err
-			}
+			c.out = appendText(c.out, s.prefix, e.Encoded(), closeBrace)
 			if n == 0 {
 				oldest = e.CommitTime
 			}
@@ -268,36 +283,39 @@ func (c *conn) fill() (wake <-chan struct{}, busy bool, err error) {
 }
 
 // handle carries out one client request.
-func (c *conn) handle(r *request) error {
+func (c *conn) handle(r *request) {
 	switch r.kind {
 	case reqError:
-		return c.writeFrame(appendError(nil, r.id, r.problems))
+		c.writeFrame(appendError(nil, r.id, r.problems))
+		return
 	case reqUnsubscribe:
 		i := c.find(r.id)
 		if i < 0 {
-			return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "no subscription " + quote(r.id) + " on this connection"}}))
+			c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "no subscription " + quote(r.id) + " on this connection"}}))
+			return
 		}
 		c.subs = slices.Delete(c.subs, i, i+1)
-		return c.writeFrame(appendSimple(nil, "unsubscribed", r.id))
+		c.writeFrame(appendSimple(nil, "unsubscribed", r.id))
+		return
 	}
 	if c.find(r.id) >= 0 {
-		return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "subscription " + quote(r.id) + " already exists: unsubscribe it first or use another id"}}))
+		c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "subscription " + quote(r.id) + " already exists: unsubscribe it first or use another id"}}))
+		return
 	}
 	if len(c.subs) >= MaxSubscriptions {
-		return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "too many subscriptions: at most 64 per connection"}}))
+		c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "id", Message: "too many subscriptions: at most 64 per connection"}}))
+		return
 	}
 	cur, reset, err := c.s.Hub().Seek(r.resume)
 	if err != nil {
-		return c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "resume_from", Message: err.Error()}}))
+		c.writeFrame(appendError(nil, r.id, []hub.Problem{{Param: "resume_from", Message: err.Error()}}))
+		return
 	}
 	c.subs = append(c.subs, &subscription{id: r.id, prefix: eventPrefix(r.id), sub: r.sub, cur: cur})
-	if err := c.writeFrame(appendSimple(nil, "subscribed", r.id)); err != nil {
-		return err
-	}
+	c.writeFrame(appendSimple(nil, "subscribed", r.id))
 	if reset != "" {
-		return c.writeFrame(appendReset(nil, r.id, reset))
+		c.writeFrame(appendReset(nil, r.id, reset))
 	}
-	return nil
 }
 
 func (c *conn) find(id string) int {
@@ -308,18 +326,5 @@ func quote(s string) string { return string(pipeline.AppendJSONString(nil, s)) }
 
 var closeBrace = []byte{'}'}
 
-// writeEvent writes one event frame: prefix, the event JSON, "}".
-func (c *conn) writeEvent(prefix, data []byte) error {
-	w, err := c.ws.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return err
-	}
-	_, _ = w.Write(prefix)
-	_, _ = w.Write(data)
-	_, _ = w.Write(closeBrace)
-	return w.Close()
-}
-
-func (c *conn) writeFrame(b []byte) error {
-	return c.ws.WriteMessage(websocket.TextMessage, b)
-}
+// writeFrame adds message b to the cycle's batch.
+func (c *conn) writeFrame(b []byte) { c.out = appendText(c.out, b) }

@@ -44,9 +44,10 @@
 //
 // Each connection has one reader goroutine (client messages, pongs) and one
 // writer goroutine (everything the server sends). The writer reads the
-// hub's replay ring through one cursor per subscription, coalesces
-// everything pending into one buffer and writes it with one system call,
-// with a deadline. The buffers it writes with are pooled, so an idle
-// connection holds only its two goroutines, gorilla's read buffer and its
-// subscriptions.
+// hub's replay ring through one cursor per subscription, frames everything
+// pending itself (unmasked text frames) into one buffer and writes it with
+// one system call, with a deadline; gorilla does the handshake, reads, and
+// writes the control frames. The buffers the writer uses are pooled, so an
+// idle connection holds only its two goroutines, a 512-byte read buffer and
+// its subscriptions.
 package ws

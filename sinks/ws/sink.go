@@ -90,7 +90,11 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log), s.drain)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: s.writeTimeout,
-		// ReadBufferSize 0 reuses the HTTP server's 4 KB read buffer.
+		// A small read buffer of its own, rather than the HTTP server's
+		// 4 KB one that gorilla would keep for the connection's life:
+		// clients send a few short messages, and an idle connection
+		// should hold little.
+		ReadBufferSize:  512,
 		WriteBufferSize: 8 << 10,
 		WriteBufferPool: writeBufferPool,
 		CheckOrigin:     func(r *http.Request) bool { return s.origins.Allowed(r.Header.Get("Origin"), r.Host) },

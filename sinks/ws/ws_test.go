@@ -253,3 +253,33 @@ func TestNewValidates(t *testing.T) {
 		t.Fatalf("wrong type: %v", err)
 	}
 }
+
+// The writer frames messages itself: short ones ("subscribed", under 126
+// bytes) and events on either side of the 65536 byte boundary of the frame
+// length encoding arrive whole, in order.
+func TestFrameLengths(t *testing.T) {
+	var g hubtest.Gen
+	_, srv, f := newSink(t, config.Broadcast{})
+	c := dial(t, srv, "")
+	c.subscribe("all", nil)
+	probe := hubtest.BigOrder(g.Next(), 0, 0)
+	base := len(probe.Encoded()) + len(eventPrefix("all")) + 1 // frame payload of an empty status
+	var evs []*pipeline.Event
+	if base < 126 {
+		t.Fatalf("an event frame of %d bytes: the test wants one of 126 or more", base)
+	}
+	for i, payload := range []int{base, 65535, 65536, 65537, 200000} {
+		e := hubtest.BigOrder(g.Next(), i, payload-base)
+		if n := len(e.Encoded()) + len(eventPrefix("all")) + 1; n != payload {
+			t.Fatalf("event %d: payload %d, want %d", i, n, payload)
+		}
+		evs = append(evs, e)
+	}
+	f.Send(evs...)
+	for i, e := range evs {
+		m := c.expect("event", "all")
+		if m.eventID() != e.ID() || len(m.Event) != len(e.Encoded()) {
+			t.Fatalf("event %d: got id %s with %d bytes of JSON, want %s with %d", i, m.eventID(), len(m.Event), e.ID(), len(e.Encoded()))
+		}
+	}
+}
