@@ -2,6 +2,7 @@ package hub
 
 import (
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -19,12 +20,29 @@ const (
 	DefaultHeartbeat    = 15 * time.Second
 )
 
-// WakeInterval is the least time between two wake-ups of the clients.
-// The first event after a quiet interval wakes them at once; under load,
-// events that arrive within the interval are delivered together at its
-// end, so each client makes one write (and its reader one read) for
-// several events instead of one per event. It bounds the added latency.
-const WakeInterval = 5 * time.Millisecond
+// Wake-ups are coalesced. The first event after a quiet interval wakes the
+// clients at once; under load, events that arrive within the interval are
+// delivered together at its end, so each client makes one write (and its
+// reader one read) for several events. A wake-up costs a write system call
+// per client, whatever it carries, so the interval grows with the number
+// of clients per CPU: wakeCostPerClient per client, divided by GOMAXPROCS,
+// between minWake and maxWake. That keeps the CPU spent on wake-ups to
+// about a fifth of the machine (a loopback write costs about 9 µs of CPU
+// here, the reader's side as much again), which at 1,000 clients on 2 CPUs
+// (a 20 ms interval) measured p99 50–60 ms against 160–450 ms with a fixed
+// 5 ms. It bounds the latency it adds.
+const (
+	wakeCostPerClient = 40 * time.Microsecond
+	minWake           = time.Millisecond
+	maxWake           = 50 * time.Millisecond
+)
+
+// wakeInterval returns the coalescing interval for clients clients on
+// procs CPUs.
+func wakeInterval(clients, procs int) time.Duration {
+	d := wakeCostPerClient * time.Duration(clients) / time.Duration(max(procs, 1))
+	return min(max(d, minWake), maxWake)
+}
 
 // Hub is the broadcast core of one SSE or WebSocket sink: a bounded replay
 // ring that every client reads through its own Cursor. All methods are safe
@@ -40,6 +58,7 @@ type Hub struct {
 	clientBuffer uint64
 	heartbeat    time.Duration
 	head         func(*pipeline.Event) []byte // see WithHead; nil: none
+	procs        int                          // GOMAXPROCS at New, for wakeInterval
 
 	mu    sync.RWMutex
 	ring  ring
@@ -91,6 +110,7 @@ func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.L
 		beat:         make(chan struct{}),
 		clients:      make(map[*Client]struct{}),
 		idle:         make(chan struct{}),
+		procs:        runtime.GOMAXPROCS(0),
 	}
 	if h.maxEvents <= 0 {
 		h.maxEvents = DefaultMaxEvents
@@ -183,12 +203,12 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 }
 
 // signal wakes the clients now, or at the end of the current wake interval
-// if they were woken less than WakeInterval ago. h.mu must be held.
+// if they were woken less than wakeInterval ago. h.mu must be held.
 func (h *Hub) signal(now int64) {
 	if h.wakeTimer != nil {
 		return // already scheduled
 	}
-	if wait := h.lastWake + int64(WakeInterval) - now; wait > 0 {
+	if wait := h.lastWake + int64(wakeInterval(len(h.clients), h.procs)) - now; wait > 0 {
 		h.wakeTimer = time.AfterFunc(time.Duration(wait), h.deferredWake)
 		return
 	}

@@ -434,7 +434,7 @@ func TestConsume(t *testing.T) {
 }
 
 // TestWakeCoalescing: the first event after a quiet interval wakes
-// readers at once; events within WakeInterval of the last wake-up wake
+// readers at once; events within the wake interval of the last wake-up wake
 // them together at the end of the interval.
 func TestWakeCoalescing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -449,19 +449,33 @@ func TestWakeCoalescing(t *testing.T) {
 				return false
 			}
 		}
+		// The interval grows with the clients: with 1,000 it is well
+		// above the 1 ms floor.
+		var clients []*Client
+		for range 1000 {
+			c, err := h.Register()
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, c)
+		}
+		iv := wakeInterval(len(clients), h.procs)
+		if iv <= 2*minWake {
+			t.Fatalf("interval %v with 1000 clients on %d CPUs", iv, h.procs)
+		}
 		w0, _ := h.Wait()
 		h.Publish(evs[:1])
 		if !closed(w0) {
 			t.Fatal("first event did not wake at once")
 		}
 		w1, _ := h.Wait()
-		time.Sleep(time.Millisecond)
+		time.Sleep(iv / 4)
 		h.Publish(evs[1:2])
 		h.Publish(evs[2:3])
 		if closed(w1) {
 			t.Fatal("events within the interval woke at once")
 		}
-		time.Sleep(WakeInterval - time.Millisecond - time.Nanosecond)
+		time.Sleep(iv - iv/4 - time.Nanosecond)
 		if closed(w1) {
 			t.Fatal("woke before the interval ended")
 		}
@@ -475,5 +489,28 @@ func TestWakeCoalescing(t *testing.T) {
 		if !closed(w2) {
 			t.Fatal("Close did not wake at once")
 		}
+		for _, c := range clients {
+			c.Leave(ReasonShutdown)
+		}
 	})
+}
+
+// The coalescing interval is 40 µs per client per CPU, between 1 and 50 ms.
+func TestWakeInterval(t *testing.T) {
+	for _, c := range []struct {
+		clients, procs int
+		want           time.Duration
+	}{
+		{0, 2, time.Millisecond},
+		{10, 2, time.Millisecond},
+		{100, 2, 2 * time.Millisecond},
+		{1000, 2, 20 * time.Millisecond},
+		{1000, 16, 2500 * time.Microsecond},
+		{1000, 0, 40 * time.Millisecond},
+		{5000, 2, 50 * time.Millisecond},
+	} {
+		if got := wakeInterval(c.clients, c.procs); got != c.want {
+			t.Errorf("wakeInterval(%d clients, %d CPUs) = %v, want %v", c.clients, c.procs, got, c.want)
+		}
+	}
 }
