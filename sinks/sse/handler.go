@@ -223,14 +223,8 @@ func (s *Sink) cycle(out output, st *streamState, remote string) (wake <-chan st
 
 // heartbeat writes a comment if nothing was written since the last beat.
 func (s *Sink) heartbeat(out output, st *streamState) string {
-	if !st.wrote {
-		sc := scratchPool.Get().(*scratch)
-		defer putScratch(sc)
-		b := append(sc.buf[:headroom], heartbeatLine...)
-		sc.buf = b[:0]
-		if out.write(b) != nil {
-			return hub.ReasonWriteError
-		}
+	if !st.wrote && out.write(append(make([]byte, headroom, headroom+len(heartbeatLine)+2), heartbeatLine...)) != nil {
+		return hub.ReasonWriteError
 	}
 	st.wrote = false
 	return ""

@@ -2,6 +2,7 @@ package sse
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"net"
 	"net/http"
@@ -77,33 +78,39 @@ func (o *rawOut) watch(buffered *bufio.Reader) {
 }
 
 func (o *rawOut) begin(b []byte) error {
-	head := make([]byte, 0, 256+len(b))
-	head = append(head, "HTTP/1.1 200 OK\r\n"...)
 	o.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	o.header.Set("Transfer-Encoding", "chunked")
 	// The connection ends with the stream: a client must not expect to
 	// send another request on it.
 	o.header.Set("Connection", "close")
-	hb := headerBuffer{b: head}
-	if err := o.header.Write(&hb); err != nil {
+	head := bytes.NewBuffer(make([]byte, 0, 256+len(b)))
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	if err := o.header.Write(head); err != nil {
 		return err
 	}
 	o.header = nil
-	head = append(hb.b, "\r\n"...)
-	head = appendChunk(head, b[headroom:])
-	return o.send(head)
+	head.WriteString("\r\n")
+	head.Write(chunk(b))
+	return o.send(head.Bytes())
 }
 
 func (o *rawOut) write(b []byte) error {
-	body := len(b) - headroom
-	if body <= 0 {
+	if len(b) <= headroom {
 		return nil
 	}
-	size := strconv.AppendInt(make([]byte, 0, 8), int64(body), 16)
-	start := headroom - len(size) - 2
-	copy(b[start:], size)
+	return o.send(chunk(b))
+}
+
+// chunk frames b[headroom:] as one chunk of a chunked body, in place: the
+// size line goes at the end of the headroom, the CRLF after the data. It
+// returns the framed bytes (the CRLF may have moved them to a new array).
+func chunk(b []byte) []byte {
+	var size [8]byte
+	n := strconv.AppendInt(size[:0], int64(len(b)-headroom), 16)
+	start := headroom - len(n) - 2
+	copy(b[start:], n)
 	b[headroom-2], b[headroom-1] = '\r', '\n'
-	return o.send(append(b[start:], '\r', '\n'))
+	return append(b[start:], '\r', '\n')
 }
 
 func (o *rawOut) send(b []byte) error {
@@ -128,23 +135,6 @@ func (o *rawOut) finish(clean bool) {
 		_ = o.send([]byte("0\r\n\r\n"))
 	}
 	_ = o.conn.Close()
-}
-
-// appendChunk appends p as one chunk of a chunked body.
-func appendChunk(b, p []byte) []byte {
-	b = strconv.AppendInt(b, int64(len(p)), 16)
-	b = append(b, '\r', '\n')
-	b = append(b, p...)
-	return append(b, '\r', '\n')
-}
-
-// headerBuffer is an io.Writer appending to a byte slice, for
-// http.Header.Write.
-type headerBuffer struct{ b []byte }
-
-func (h *headerBuffer) Write(p []byte) (int, error) {
-	h.b = append(h.b, p...)
-	return len(p), nil
 }
 
 // httpOut streams through the ResponseWriter, for requests that cannot be

@@ -52,8 +52,10 @@ type Option func(*Sink)
 // (default: the write timeout).
 func WithDrainTimeout(d time.Duration) Option { return func(s *Sink) { s.drain = d } }
 
-// writeBufferPool lends gorilla its per-message write buffers, so that an
-// idle connection holds none.
+// writeBufferPool is handed to gorilla only so that it allocates no write
+// buffer per connection: it would use one for data messages, and the
+// writer frames those itself (conn.cycle); gorilla writes only control
+// frames, which need none.
 var writeBufferPool = &sync.Pool{}
 
 // New returns the WebSocket sink configured by cfg (type websocket). cat is
