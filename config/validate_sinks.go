@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // sinkName is what a sink may be called: it appears in metrics labels,
@@ -180,7 +182,7 @@ func validateWebhook(errs *errorList, path string, w *Webhook) {
 		value := w.Headers[name]
 		hp := join(path+".headers", name)
 		switch {
-		case !validHeaderName(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			errs.add(hp, "invalid header name: want letters, digits and !#$%%&'*+-.^_`|~")
 		case contains(reservedHeaders, strings.ToLower(name)):
 			errs.add(hp, "set by pgcdc itself: remove it")
@@ -212,23 +214,6 @@ func validateWebhook(errs *errorList, path string, w *Webhook) {
 		errs.add(path+".batch.max_wait", "must not be negative")
 	}
 	validateBackoff(errs, path+".retry", w.Retry)
-}
-
-// validHeaderName reports whether s is an HTTP header field name (token).
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // article returns "a" or "an" for the sink type that follows it, as

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/pgcdc/pgcdc/config"
 )
 
@@ -94,7 +96,7 @@ func parseSettings(cfg config.Sink) (settings, error) {
 	for name, value := range cfg.Headers {
 		canon := http.CanonicalHeaderKey(name)
 		switch {
-		case !validHeaderName(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			bad("headers", "%q is not a valid header name", name)
 		case reservedHeaders[canon]:
 			bad("headers", "%q is set by the sink itself and may not be configured", name)
@@ -222,21 +224,4 @@ func tlsConfig(c config.TLS) (*tls.Config, error) {
 		return nil, errors.New("cert_file and key_file must be set together")
 	}
 	return cfg, nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
