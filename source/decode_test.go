@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -182,7 +183,7 @@ TRUNCATE docs, full_docs;`)
 // confirm the server's WAL end, so writes to unpublished tables do not pile
 // up WAL behind the slot.
 func TestIdleSlotHoldsNoWAL(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{Settings: map[string]string{"wal_sender_timeout": "2s"}})
+	cl := pgclustertest.Start(t, pgcluster.Options{Settings: map[string]string{"wal_sender_timeout": "2s"}})
 	ctx := context.Background()
 	mustPsql(t, cl, `CREATE TABLE published (id int PRIMARY KEY); CREATE TABLE other (id int);
 CREATE PUBLICATION pgcdc FOR TABLE published`)

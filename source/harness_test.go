@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -67,7 +68,7 @@ func (c *collector) wait(t *testing.T, n int) []*pipeline.Event {
 // and runs a Source into a collector until the test ends.
 func startSource(t *testing.T, schema string) (*pgcluster.Cluster, *collector, *Source) {
 	t.Helper()
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	ctx := context.Background()
 	if schema != "" {
 		if _, err := cl.Psql(ctx, "", schema); err != nil {

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 func TestAdminCommands(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", `CREATE TABLE orders (id int PRIMARY KEY, s text);
 CREATE TABLE logs (line text);
 CREATE SCHEMA other; CREATE TABLE other.x (id int PRIMARY KEY)`); err != nil {

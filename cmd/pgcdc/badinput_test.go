@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 // runOnce runs pgcdc to completion and returns its exit code and stderr.
@@ -85,7 +86,7 @@ func TestBadConfig(t *testing.T) {
 }
 
 func TestBadDatabase(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", `CREATE ROLE norepl LOGIN PASSWORD 's3cret';
 CREATE TABLE t (id int PRIMARY KEY);`); err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ CREATE TABLE t (id int PRIMARY KEY);`); err != nil {
 }
 
 func TestWALLevelNotLogical(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{Settings: map[string]string{"wal_level": "replica"}})
+	cl := pgclustertest.Start(t, pgcluster.Options{Settings: map[string]string{"wal_level": "replica"}})
 	cfg := writeConfig(t, fmt.Sprintf("source: {dsn: %q, create: true}\nsinks: [{name: a, type: stdout}]\n", cl.DSN("")))
 	code, out := runOnce(t, "run", "-c", cfg)
 	expectFailure(t, code, out, exitError, "wal_level", "logical", "ALTER SYSTEM SET wal_level = logical")

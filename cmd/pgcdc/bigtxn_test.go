@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 // lineCounter counts lines and keeps the first and the last one.
@@ -44,7 +45,7 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 // checks that memory stays flat: the transaction is never held whole.
 func TestMillionRowTransaction(t *testing.T) {
 	const rows = 1_000_000
-	cl := pgcluster.ForTest(t, pgcluster.Options{Settings: map[string]string{"max_wal_size": "4GB"}})
+	cl := pgclustertest.Start(t, pgcluster.Options{Settings: map[string]string{"max_wal_size": "4GB"}})
 	ctx := context.Background()
 	var out string
 	for _, sql := range []string{

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 const (
@@ -121,7 +122,7 @@ func parsePK(v any) (int64, error) {
 // workload streams, restarts it, and proves by counting primary keys that
 // every row arrived, in commit order within each run.
 func TestKillDaemonMidWorkload(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestKillDaemonMidWorkload(t *testing.T) {
 // TestRestartPostgresMidWorkload restarts PostgreSQL while pgcdc streams a
 // workload: pgcdc reconnects by itself and nothing is lost.
 func TestRestartPostgresMidWorkload(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}

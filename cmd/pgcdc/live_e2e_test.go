@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 var listenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
@@ -78,7 +79,7 @@ func (c *sseClient) next(t *testing.T) (event, id, data string) {
 }
 
 func TestLiveSinksEndToEnd(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	ctx := context.Background()
 	if _, err := cl.Psql(ctx, "", `CREATE TABLE orders (id int PRIMARY KEY, status text, total numeric, note text);
 CREATE TABLE users (id int PRIMARY KEY, name text)`); err != nil {

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 // TestTransformsFromConfig: the config's filter (tables, ops, row filter
 // compared numerically on a numeric column) and projection shape what a
 // sink receives; a sink's own filter narrows it further.
 func TestTransformsFromConfig(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", `CREATE TABLE orders (id int PRIMARY KEY, total numeric, status text, secret text);
 CREATE TABLE users (id int PRIMARY KEY, name text);
 CREATE TABLE audit_log (id int PRIMARY KEY)`); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
 )
@@ -40,7 +41,7 @@ func TestWebhookChaosBatched(t *testing.T) {
 }
 
 func runChaos(t *testing.T, maxEvents, txns int) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func runChaos(t *testing.T, maxEvents, txns int) {
 // run starts exactly at the slot's confirmed position, which never passed
 // the request that was in flight.
 func TestWebhookKillInFlight(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestWebhookReceiverDown(t *testing.T) {
 	)
 	// A short wal_sender_timeout: the outage outlasts it while the source,
 	// held back by the full sink, sends no status updates.
-	cl := pgcluster.ForTest(t, pgcluster.Options{Settings: map[string]string{"wal_sender_timeout": "2s"}})
+	cl := pgclustertest.Start(t, pgcluster.Options{Settings: map[string]string{"wal_sender_timeout": "2s"}})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +346,7 @@ SELECT g, -1, `+bulkPayload+` FROM generate_series($1::bigint, $2::bigint) g`, f
 // deadletter replay` delivers exactly the dead-lettered events, with the
 // same webhook-id and body, freshly signed, and reports them.
 func TestWebhookDeadLetterReplay(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +451,7 @@ func TestWebhookDeadLetterReplay(t *testing.T) {
 // nothing past the rejected request is confirmed, so the next run, with
 // the receiver fixed, delivers it.
 func TestWebhookPermanentFailureStops(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +515,7 @@ func TestWebhookPermanentFailureStops(t *testing.T) {
 // reconnecting, the source must not report their position as flushed, so
 // that a crash then loses nothing.
 func TestWebhookReconnectWhileUndelivered(t *testing.T) {
-	cl := pgcluster.ForTest(t, pgcluster.Options{})
+	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
 	}

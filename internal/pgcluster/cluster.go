@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -49,7 +48,7 @@ type Cluster struct {
 	Port   int
 	binDir string
 	opts   Options
-	cred   *syscall.Credential
+	proc   procAttr // how server processes are started (platform-specific)
 	uid    int
 	gid    int
 
@@ -86,6 +85,9 @@ func versionOf(dir string) int {
 
 // Start initialises and starts a cluster in a new temporary directory.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
 	bin := opts.BinDir
 	if bin == "" {
 		var err error
@@ -105,7 +107,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		c.uid, _ = strconv.Atoi(u.Uid)
 		c.gid, _ = strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(c.uid), Gid: uint32(c.gid)}
+		c.proc.runAs(c.uid, c.gid)
 	}
 	dir, err := os.MkdirTemp("", "pgcdc-pg-")
 	if err != nil {
@@ -132,7 +134,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) chown(path string) error {
-	if c.cred == nil {
+	if c.uid < 0 {
 		return nil
 	}
 	if err := os.Chown(path, c.uid, c.gid); err != nil {
@@ -143,7 +145,7 @@ func (c *Cluster) chown(path string) error {
 
 func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, name), args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c.proc.apply(cmd)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 	cmd.Dir = c.Dir
 	return cmd
@@ -243,11 +245,11 @@ func (c *Cluster) Boot(ctx context.Context) error {
 		defer tailMu.Unlock()
 		return fmt.Errorf("postgres exited during startup: %s", strings.Join(tail, " | "))
 	case <-ctx.Done():
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(cmd)
 		<-done
 		return ctx.Err()
 	case <-timeout.C:
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(cmd)
 		<-done
 		return errors.New("postgres did not accept connections within 60s")
 	}
@@ -263,15 +265,11 @@ func (c *Cluster) Stop(immediate bool) error {
 	if cmd == nil {
 		return nil
 	}
-	sig := syscall.SIGINT
-	if immediate {
-		sig = syscall.SIGQUIT
-	}
-	_ = cmd.Process.Signal(sig)
+	stopServer(cmd, immediate)
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(cmd)
 		<-done
 		return errors.New("postgres did not stop within 30s; killed")
 	}

@@ -1,13 +1,16 @@
-package pgcluster
+package pgcluster_test
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 func TestStartRestart(t *testing.T) {
-	c := ForTest(t, Options{})
+	c := pgclustertest.Start(t, pgcluster.Options{})
 	ctx := context.Background()
 	out, err := c.Psql(ctx, "", "SHOW wal_level")
 	if err != nil || strings.TrimSpace(out) != "logical" {
