@@ -1,5 +1,7 @@
 package pipeline
 
+import "context"
+
 // TableInfo describes one table a source publishes.
 type TableInfo struct {
 	Schema  string
@@ -40,4 +42,23 @@ func (c StaticCatalog) Table(schema, name string) (TableInfo, bool) {
 		}
 	}
 	return TableInfo{}, false
+}
+
+// CatalogRefresher is implemented by catalogs that can reload what they
+// describe from the database. A subscription that names a table or column
+// the catalog does not know (a table added to the publication since the
+// last relation message, a column added since) calls Refresh once before
+// it answers "not published" or "unknown column"; a table no longer
+// published disappears from the catalog. Refresh is safe for concurrent
+// use and rate-limits itself.
+type CatalogRefresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// CatalogWatcher is implemented by catalogs that change while the pipeline
+// runs (a relation message with a new column or a new table). Watch
+// registers fn, which is called after each change with the table as it is
+// now; fn must not block.
+type CatalogWatcher interface {
+	Watch(fn func(TableInfo))
 }

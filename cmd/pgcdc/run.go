@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
+	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/source"
 )
@@ -88,19 +89,19 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return err
 	}
-	scfg := sourceConfig(cfg)
+	scfg := wiring.SourceConfig(cfg)
 	scfg.StopAt = stopAt
 	src := source.New(conn, scfg, log)
 	if err := src.Prepare(ctx); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
-	global, err := transforms(cfg.Transforms)
+	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
 	server := httpserver.New(cfg.Server, log)
-	outs, err := outputs(cfg, deps{log: log, catalog: src.Catalog(), stdout: os.Stdout, db: conn.Database(),
-		server: server, drain: cfg.Pipeline.DrainTimeout})
+	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: conn.Database(),
+		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
@@ -132,7 +133,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	serverDone := make(chan error, 1)
 	go func() { serverDone <- server.Run(serverCtx) }()
 
-	p := pipeline.New(src, global, outs, pipelineOptions(cfg, log))
+	p := pipeline.New(src, global, outs, wiring.PipelineOptions(cfg, log))
 	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
 	runErr := p.Run(ctx)
 	stopServer()

@@ -1,4 +1,9 @@
-package main
+// Package wiring builds a pipeline's parts from a validated config: the
+// global transforms, each sink with its own filter and projection, and the
+// settings of the source and the pipeline. It is the one place where
+// config.* values become the typed settings of the packages that run them;
+// every command that runs a pipeline (run, demo) uses it.
+package wiring
 
 import (
 	"fmt"
@@ -18,18 +23,19 @@ import (
 	"github.com/pgcdc/pgcdc/source"
 )
 
-// deps are what sink constructors may need from the rest of the process.
-type deps struct {
-	log     *slog.Logger
-	catalog pipeline.Catalog
-	stdout  io.Writer
-	db      string // database name, for CloudEvents sources
-	server  *httpserver.Server
-	drain   time.Duration
+// Deps are what sink constructors may need from the rest of the process.
+type Deps struct {
+	Log     *slog.Logger
+	Catalog pipeline.Catalog
+	Stdout  io.Writer
+	DB      string // database name, for CloudEvents sources
+	Server  *httpserver.Server
+	Drain   time.Duration
+	Version string // for the webhook User-Agent
 }
 
-// transforms builds the global transform chain.
-func transforms(ts []config.Transform) (pipeline.Transform, error) {
+// Transforms builds the global transform chain (nil when there is none).
+func Transforms(ts []config.Transform) (pipeline.Transform, error) {
 	var chain pipeline.Chain
 	for i, t := range ts {
 		step, err := filterProject(t.Filter, t.Project)
@@ -64,8 +70,8 @@ func filterProject(f *config.Filter, p *config.Project) (pipeline.Chain, error) 
 	return chain, nil
 }
 
-// outputs builds every configured sink with its own transforms.
-func outputs(cfg *config.Config, d deps) ([]pipeline.Output, error) {
+// Outputs builds every configured sink with its own transforms.
+func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	outs := make([]pipeline.Output, 0, len(cfg.Sinks))
 	for i, sc := range cfg.Sinks {
 		sink, err := buildSink(sc, d)
@@ -85,12 +91,12 @@ func outputs(cfg *config.Config, d deps) ([]pipeline.Output, error) {
 	return outs, nil
 }
 
-func buildSink(sc config.Sink, d deps) (pipeline.Sink, error) {
+func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
 	switch sc.Type {
 	case "stdout":
-		return stdout.New(sc.Name, d.stdout), nil
+		return stdout.New(sc.Name, d.Stdout), nil
 	case "webhook":
-		return webhook.New(sc, d.log, webhook.WithDatabase(d.db), webhook.WithVersion(version))
+		return webhook.New(sc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
 	case "sse", "websocket":
 		var sink interface {
 			pipeline.Sink
@@ -98,14 +104,14 @@ func buildSink(sc config.Sink, d deps) (pipeline.Sink, error) {
 		}
 		var err error
 		if sc.Type == "sse" {
-			sink, err = sse.New(sc, d.catalog, d.log, sse.WithDrainTimeout(d.drain))
+			sink, err = sse.New(sc, d.Catalog, d.Log, sse.WithDrainTimeout(d.Drain))
 		} else {
-			sink, err = ws.New(sc, d.catalog, d.log, ws.WithDrainTimeout(d.drain))
+			sink, err = ws.New(sc, d.Catalog, d.Log, ws.WithDrainTimeout(d.Drain))
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := d.server.Handle(sc.Path, sink); err != nil {
+		if err := d.Server.Handle(sc.Path, sink); err != nil {
 			return nil, err
 		}
 		return sink, nil
@@ -113,8 +119,8 @@ func buildSink(sc config.Sink, d deps) (pipeline.Sink, error) {
 	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }
 
-// sourceConfig maps the config to the source's settings.
-func sourceConfig(cfg *config.Config) source.Config {
+// SourceConfig maps the config to the replication source's settings.
+func SourceConfig(cfg *config.Config) source.Config {
 	s := cfg.Source
 	return source.Config{
 		Slot: s.Slot, Publication: s.Publication, Tables: s.Tables, Create: s.Create,
@@ -124,7 +130,8 @@ func sourceConfig(cfg *config.Config) source.Config {
 	}
 }
 
-func pipelineOptions(cfg *config.Config, log *slog.Logger) pipeline.Options {
+// PipelineOptions maps the config to the pipeline's settings.
+func PipelineOptions(cfg *config.Config, log *slog.Logger) pipeline.Options {
 	p := cfg.Pipeline
 	return pipeline.Options{SinkQueue: p.SinkQueue, MaxInflightBytes: p.MaxInflightBytes, DrainTimeout: p.DrainTimeout, Logger: log}
 }
