@@ -14,13 +14,14 @@ type fanout struct {
 	p        *Pipeline
 	inboxes  []chan *Batch
 	sinkCtx  context.Context // ends when the shutdown's time is up
+	fail     func(error)     // stops the pipeline with an error
 	stallLog []time.Time     // when a full sink was last logged, per sink
 }
 
 var _ Writer = (*fanout)(nil)
 
-func newFanout(p *Pipeline, sinkCtx context.Context) *fanout {
-	f := &fanout{p: p, sinkCtx: sinkCtx, inboxes: make([]chan *Batch, len(p.outs)), stallLog: make([]time.Time, len(p.outs))}
+func newFanout(p *Pipeline, sinkCtx context.Context, fail func(error)) *fanout {
+	f := &fanout{p: p, sinkCtx: sinkCtx, fail: fail, inboxes: make([]chan *Batch, len(p.outs)), stallLog: make([]time.Time, len(p.outs))}
 	for i := range f.inboxes {
 		f.inboxes[i] = make(chan *Batch, p.opts.SinkQueue)
 	}
@@ -37,6 +38,12 @@ func (f *fanout) close() {
 // Write implements Writer.
 func (f *fanout) Write(ctx context.Context, b *Batch) error {
 	p := f.p
+	if p.opts.Guard != nil {
+		if err := p.opts.Guard(); err != nil {
+			f.fail(err)
+			return err
+		}
+	}
 	events := b.Events
 	if p.transform != nil {
 		events = applyAll(p.transform, events)

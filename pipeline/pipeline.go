@@ -24,7 +24,13 @@ type Options struct {
 	// with the stages outside the pipeline (the HTTP server); nil makes
 	// one of DrainTimeout. Run begins it when the source is told to stop.
 	Shutdown *Shutdown
-	Logger   *slog.Logger
+	// Guard, when set, is called before each batch the source writes; an
+	// error stops the pipeline as a failed sink does: the batch is not
+	// taken, nothing from it on is confirmed, and Run returns the error.
+	// cmd uses it to re-check the configured filters after the source's
+	// catalog changed. It must be fast: it runs once per batch.
+	Guard  func() error
+	Logger *slog.Logger
 }
 
 // Output is one sink with its own transforms (the sink's filter and
@@ -102,11 +108,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	defer stop.BeginWhen(srcCtx)()
 	sinkCtx := stop.Context()
 
-	f := newFanout(p, sinkCtx)
+	// fail records the first fatal error of a stage other than the
+	// source, and stops the source: some batch will never be acknowledged.
+	var errMu sync.Mutex
+	var stageErr error
+	fail := func(err error) {
+		errMu.Lock()
+		if stageErr == nil {
+			stageErr = err
+		}
+		errMu.Unlock()
+		p.tracker.abort()
+		cancelSrc()
+	}
+	f := newFanout(p, sinkCtx, fail)
 	var wg sync.WaitGroup
 	var inputsClosed atomic.Bool
-	var errMu sync.Mutex
-	var sinkErr error
 	for i, o := range p.outs {
 		wg.Add(1)
 		go func(o Output, in chan *Batch) {
@@ -116,13 +133,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				err = errors.New("stopped before its input was closed")
 			}
 			if err != nil && sinkCtx.Err() == nil {
-				errMu.Lock()
-				if sinkErr == nil {
-					sinkErr = fmt.Errorf("sink %q: %w", o.Sink.Name(), err)
-				}
-				errMu.Unlock()
-				p.tracker.abort()
-				cancelSrc()
+				fail(fmt.Errorf("sink %q: %w", o.Sink.Name(), err))
 			}
 		}(o, f.inboxes[i])
 	}
@@ -134,8 +145,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	errMu.Lock()
 	defer errMu.Unlock()
 	switch {
-	case sinkErr != nil:
-		return sinkErr
+	case stageErr != nil:
+		return stageErr
 	case srcErr != nil:
 		return fmt.Errorf("source: %w", srcErr)
 	}

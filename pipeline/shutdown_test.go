@@ -108,3 +108,29 @@ func TestSharedShutdownBoundsStuckSink(t *testing.T) {
 		}
 	})
 }
+
+// TestGuardStopsBeforeTheBatch: a guard error stops the pipeline before
+// the batch reaches any sink, nothing from it is confirmed, and Run
+// returns the guard's error.
+func TestGuardStopsBeforeTheBatch(t *testing.T) {
+	src := &drainSource{batches: []*Batch{batch(10, "t"), batch(20, "t")}, drained: make(chan bool, 1)}
+	got := &holdSink{name: "s", auto: true}
+	calls := 0
+	guard := func() error {
+		if calls++; calls == 2 {
+			return errors.New(`transforms[0].filter.where[0]: unknown column "pricee"`)
+		}
+		return nil
+	}
+	p := New(src, nil, []Output{{Sink: got}}, Options{DrainTimeout: time.Minute, Guard: guard})
+	err := p.Run(context.Background())
+	if err == nil || err.Error() != `transforms[0].filter.where[0]: unknown column "pricee"` {
+		t.Fatalf("Run = %v, want the guard's error", err)
+	}
+	if len(got.got) != 1 || got.got[0].End != 10 {
+		t.Fatalf("sink got %d batches, want only the one before the guard failed", len(got.got))
+	}
+	if c := p.Progress().Confirmed(); c > 10 {
+		t.Fatalf("confirmed %v, past the batch the guard refused", c)
+	}
+}

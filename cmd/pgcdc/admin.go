@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/source"
 )
 
@@ -55,6 +57,7 @@ func newCheckCmd() *cobra.Command {
 						failed++
 					}
 				}
+				failed += checkFilters(ctx, cmd, cfg, conn)
 				if failed > 0 {
 					return fmt.Errorf("%d check(s) failed", failed)
 				}
@@ -191,4 +194,39 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// checkFilters checks the configured filters and projections against the
+// tables the publication publishes now, printing each problem, and returns
+// how many are errors.
+func checkFilters(ctx context.Context, cmd *cobra.Command, cfg *config.Config, conn *pgx.Conn) int {
+	checks, err := wiring.FilterChecks(cfg)
+	if err != nil || len(checks) == 0 {
+		return 0 // validate reports bad filters; none to check
+	}
+	out := cmd.OutOrStdout()
+	cat, err := source.LoadCatalog(ctx, conn, cfg.Source.Publication)
+	if err != nil {
+		fmt.Fprintf(out, "WARN  filters: not checked: %v\n", err)
+		return 0
+	}
+	if len(cat.Tables()) == 0 {
+		fmt.Fprintln(out, "WARN  filters: not checked: the publication publishes no table yet")
+		return 0
+	}
+	warnings, err := checks.Run(cat)
+	for _, w := range warnings {
+		fmt.Fprintf(out, "WARN  filters: %s\n", w)
+	}
+	var ce *wiring.CheckError
+	if errors.As(err, &ce) {
+		for _, p := range ce.Problems {
+			fmt.Fprintf(out, "ERROR filters: %s\n", p)
+		}
+		return len(ce.Problems)
+	}
+	if len(warnings) == 0 {
+		fmt.Fprintln(out, "OK    filters: every filter and projection fits the published tables")
+	}
+	return 0
 }

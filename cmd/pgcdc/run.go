@@ -9,9 +9,11 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
@@ -84,6 +86,14 @@ func signalContext() (context.Context, context.CancelFunc) {
 // runPipeline wires source, transforms and sinks and runs them.
 // stopAt, when not zero, stops the run once everything up to it is
 // delivered (--until-lsn).
+//
+// Everything that can fail without the database is built and bound first
+// (the transforms, the sinks with their files, the HTTP listener), so that
+// a mistake in the config never leaves a slot behind. Then the source
+// prepares (it may create the slot and the publication), the configured
+// filters are checked against the published tables, and the pipeline and
+// the HTTP server run under one errgroup with one shutdown clock
+// (pipeline.drain_timeout).
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) error {
 	conn, err := source.NewConnector(cfg.Source.DSN)
 	if err != nil {
@@ -92,10 +102,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	scfg := wiring.SourceConfig(cfg)
 	scfg.StopAt = stopAt
 	src := source.New(conn, scfg, log)
-	if err := src.Prepare(ctx); err != nil {
-		return fmt.Errorf("source: %w", err)
-	}
 	global, err := wiring.Transforms(cfg.Transforms)
+	if err != nil {
+		return withCode(exitConfig, err)
+	}
+	checks, err := wiring.FilterChecks(cfg)
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
@@ -121,28 +132,81 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 			})
 		}
 	}
-	addr, err := server.Listen()
-	if err != nil {
+	if _, err := server.Listen(); err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	log.Info("http server listening", "addr", addr.String())
-	// The server outlives the pipeline: the broadcast sinks send their last
-	// events and close their streams when their input closes, then the
-	// server stops.
-	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-	serverDone := make(chan error, 1)
-	go func() { serverDone <- server.Run(serverCtx) }()
 
-	p := pipeline.New(src, global, outs, wiring.PipelineOptions(cfg, log))
-	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
-	runErr := p.Run(ctx)
-	stopServer()
-	if err := <-serverDone; err != nil && runErr == nil {
-		runErr = fmt.Errorf("http server: %w", err)
+	if err := src.Prepare(ctx); err != nil {
+		return fmt.Errorf("source: %w", err)
 	}
-	if runErr != nil {
-		return runErr
+	guard, err := filterGuard(src.Catalog(), checks, log)
+	if err != nil {
+		return withCode(exitConfig, err)
+	}
+
+	stop := pipeline.NewShutdown(cfg.Pipeline.DrainTimeout)
+	defer stop.Release()
+	opts := wiring.PipelineOptions(cfg, log)
+	opts.Shutdown, opts.Guard = stop, guard
+	p := pipeline.New(src, global, outs, opts)
+	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
+
+	// The server outlives the pipeline: the broadcast sinks send their last
+	// events and end their streams when their input closes; then the
+	// server stops, within what is left of the same shutdown clock.
+	g, gctx := errgroup.WithContext(ctx)
+	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServer()
+	g.Go(func() error {
+		defer stopServer()
+		return p.Run(gctx)
+	})
+	g.Go(func() error {
+		if err := server.Run(serverCtx); err != nil {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	log.Info("pgcdc stopped", "confirmed", src.ConfirmedLSN())
 	return nil
+}
+
+// filterGuard checks the configured filters and projections against the
+// published tables now (logging warnings, failing on errors), and returns
+// the pipeline guard that checks them again whenever the catalog changed
+// (a relation message: a column added, renamed or dropped, a new table),
+// before the next batch is filtered.
+func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (func() error, error) {
+	warned := map[string]bool{}
+	run := func() error {
+		warnings, err := checks.Run(cat)
+		for _, w := range warnings {
+			if !warned[w] {
+				warned[w] = true
+				log.Warn("filter does not fit every published table", "problem", w)
+			}
+		}
+		return err
+	}
+	if err := run(); err != nil {
+		return nil, err
+	}
+	w, ok := cat.(pipeline.CatalogWatcher)
+	if !ok || len(checks) == 0 {
+		return nil, nil
+	}
+	var changed atomic.Bool
+	w.Watch(func(pipeline.TableInfo) { changed.Store(true) })
+	return func() error {
+		if !changed.Swap(false) {
+			return nil
+		}
+		if err := run(); err != nil {
+			return withCode(exitConfig, fmt.Errorf("after a schema change: %w", err))
+		}
+		return nil
+	}, nil
 }

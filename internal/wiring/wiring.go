@@ -6,10 +6,12 @@
 package wiring
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pgcdc/pgcdc/config"
@@ -134,4 +136,85 @@ func SourceConfig(cfg *config.Config) source.Config {
 func PipelineOptions(cfg *config.Config, log *slog.Logger) pipeline.Options {
 	p := cfg.Pipeline
 	return pipeline.Options{SinkQueue: p.SinkQueue, MaxInflightBytes: p.MaxInflightBytes, DrainTimeout: p.DrainTimeout, Logger: log}
+}
+
+// Check is one configured filter or projection, to be checked against the
+// tables the source publishes.
+type Check struct {
+	// Path is where it was configured, e.g. "transforms[0].filter" or
+	// "sinks[1].project".
+	Path  string
+	check func(pipeline.Catalog) ([]string, error)
+}
+
+// Checks are every configured filter and projection.
+type Checks []Check
+
+// FilterChecks returns a Check for every filter and projection of cfg, the
+// global transforms and each sink's.
+func FilterChecks(cfg *config.Config) (Checks, error) {
+	var cs Checks
+	add := func(path string, f *config.Filter, p *config.Project) error {
+		if f != nil {
+			flt, err := transform.NewFilter(transform.FilterSpec{Tables: f.Tables, ExcludeTables: f.ExcludeTables, Ops: f.Ops, Where: f.Where})
+			if err != nil {
+				return fmt.Errorf("%s.filter: %w", path, err)
+			}
+			cs = append(cs, Check{Path: path + ".filter", check: flt.CheckConfig})
+		}
+		if p != nil {
+			prj, err := transform.NewProject(transform.ProjectSpec{Tables: p.Tables, Include: p.Include, Exclude: p.Exclude})
+			if err != nil {
+				return fmt.Errorf("%s.project: %w", path, err)
+			}
+			cs = append(cs, Check{Path: path + ".project", check: prj.CheckConfig})
+		}
+		return nil
+	}
+	for i, t := range cfg.Transforms {
+		if err := add(fmt.Sprintf("transforms[%d]", i), t.Filter, t.Project); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range cfg.Sinks {
+		if err := add(fmt.Sprintf("sinks[%d]", i), s.Filter, s.Project); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
+}
+
+// Run checks every filter and projection against cat. Each warning and
+// each problem of the error is one line starting with the key path, e.g.
+// `transforms[0].filter.where[0]: unknown column "pricee" in public.orders...`.
+func (cs Checks) Run(cat pipeline.Catalog) (warnings []string, err error) {
+	var problems []string
+	for _, c := range cs {
+		ws, err := c.check(cat)
+		for _, w := range ws {
+			warnings = append(warnings, c.Path+"."+w)
+		}
+		var tes transform.Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &tes):
+			for _, e := range tes {
+				problems = append(problems, c.Path+"."+e.Error())
+			}
+		default:
+			problems = append(problems, c.Path+": "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return warnings, &CheckError{Problems: problems}
+	}
+	return warnings, nil
+}
+
+// CheckError lists the configured filters and projections that do not
+// fit the published tables: each would silently drop changes.
+type CheckError struct{ Problems []string }
+
+func (e *CheckError) Error() string {
+	return "the config's filters do not fit the published tables (each would drop changes silently):\n  " + strings.Join(e.Problems, "\n  ")
 }
