@@ -63,5 +63,6 @@ func newRootCmd() *cobra.Command {
 		return withCode(exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
 	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newSlotCmd(), newPublicationCmd(), newDemoCmd(), newBenchCmd(), newDeadLetterCmd())
+	strictUsage(root)
 	return root
 }
