@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
@@ -49,15 +48,12 @@ func newRunCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			if os.Getenv("GOGC") == "" {
-				// The live heap is small and bounded by the in-flight byte
-				// budget; collecting less often buys throughput for little
-				// memory.
-				debug.SetGCPercent(300)
-			}
+			limit := tuneMemory(cfg)
 			ctx, stop := signalContext()
 			defer stop()
-			return runPipeline(ctx, cfg, newLogger(cfg.Log), stopAt)
+			log := newLogger(cfg.Log)
+			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
+			return runPipeline(ctx, cfg, log, stopAt)
 		},
 	}
 	addNameFlags(cmd)
