@@ -26,14 +26,15 @@ func (d *decoder) scalar(node ast.Node, path, want string) (string, bool) {
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 		return n.GetToken().Value, true
 	default:
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "want %s, got %s", want, describe(node))
+		d.fail(node, path, "want %s, got %s", want, describe(node))
 		return "", false
+	}
+	if d.raw {
+		return s, true
 	}
 	out, err := expand(s, d.env)
 	if err != nil {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "%v", err)
+		d.fail(node, path, "%v", err)
 		return "", false
 	}
 	return out, true
@@ -55,8 +56,7 @@ func (d *decoder) decodeBool(node ast.Node, v reflect.Value, path string) {
 	case "false":
 		v.SetBool(false)
 	default:
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "want true or false, got %s", quoteValue(s))
+		d.fail(node, path, "want true or false, got %s", quoteValue(s))
 	}
 }
 
@@ -87,14 +87,12 @@ func (d *decoder) decodeInt(node ast.Node, v reflect.Value, path string) {
 		}
 		n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			line, col := nodePos(node)
-			d.errs.addAt(line, col, path, "want a whole number, got %s", quoteValue(s))
+			d.fail(node, path, "want a whole number, got %s", quoteValue(s))
 			return
 		}
 	}
 	if err != nil || v.OverflowInt(n) {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "number out of range for %s", v.Type())
+		d.fail(node, path, "number out of range for %s", v.Type())
 		return
 	}
 	v.SetInt(n)
@@ -109,8 +107,7 @@ func (d *decoder) decodeDuration(node ast.Node, v reflect.Value, path string) {
 			v.SetInt(0)
 			return
 		}
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "invalid duration %s: a number needs a unit, e.g. \"10s\", \"200ms\" or \"1h\"", in.GetToken().Value)
+		d.fail(node, path, "invalid duration %s: a number needs a unit, e.g. \"10s\", \"200ms\" or \"1h\"", in.GetToken().Value)
 		return
 	}
 	s, ok := d.scalar(node, path, `a duration such as "10s"`)
@@ -119,8 +116,7 @@ func (d *decoder) decodeDuration(node ast.Node, v reflect.Value, path string) {
 	}
 	dur, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "invalid duration %s: want a number with a unit (ns, us, ms, s, m, h), e.g. \"10s\", \"200ms\" or \"1h30m\"", quoteValue(s))
+		d.fail(node, path, "invalid duration %s: want a number with a unit (ns, us, ms, s, m, h), e.g. \"10s\", \"200ms\" or \"1h30m\"", quoteValue(s))
 		return
 	}
 	v.SetInt(int64(dur))

@@ -61,7 +61,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
-			if err := doc.Resolve(nil); err != nil {
+			if err := doc.Resolve(nil, NeedAll); err != nil {
 				t.Fatalf("validate:\n%v", err)
 			}
 		})

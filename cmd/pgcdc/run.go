@@ -27,10 +27,12 @@ func newRunCmd() *cobra.Command {
 		Short: "Stream the slot through the pipeline until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd)
+			l, err := loadConfig(cmd, config.NeedAll)
 			if err != nil {
 				return err
 			}
+			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			l.logWarnings(log)
 			var stopAt pipeline.LSN
 			if until != "" {
 				if stopAt, err = pipeline.ParseLSN(until); err != nil {
@@ -55,7 +57,7 @@ func newRunCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			return runPipeline(ctx, cfg, newLogger(cfg.Log), stopAt)
+			return runPipeline(ctx, cfg, log, stopAt)
 		},
 	}
 	addNameFlags(cmd)
@@ -92,9 +94,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	scfg := wiring.SourceConfig(cfg)
 	scfg.StopAt = stopAt
 	src := source.New(conn, scfg, log)
-	if err := src.Prepare(ctx); err != nil {
-		return fmt.Errorf("source: %w", err)
-	}
+	// The sinks are built before anything touches the database, so that
+	// what only this process can check (a dead-letter file that cannot be
+	// written, TLS files that do not load) fails first. The catalog they
+	// are given is filled by Prepare.
 	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)
@@ -104,6 +107,9 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
+	}
+	if err := src.Prepare(ctx); err != nil {
+		return fmt.Errorf("source: %w", err)
 	}
 	server.AddReadyCheck("replication", func() error {
 		if !src.Ready() {
