@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/textproto"
 	"reflect"
@@ -53,6 +54,7 @@ type Setting struct {
 // environment. It returns, for each key path it set, what set it.
 func applyEnv(cfg *Config, environ []string, settings []Setting) (map[string]string, error) {
 	idx := newEnvIndex(cfg)
+	defer idx.unalloc()
 	set := map[string]string{}
 	vars := slices.Clone(environ)
 	slices.Sort(vars)
@@ -63,14 +65,15 @@ func applyEnv(cfg *Config, environ []string, settings []Setting) (map[string]str
 			continue
 		}
 		k, err := idx.lookup(strings.ToUpper(name))
+		path := ""
 		if err == nil {
-			err = k.set(val)
+			path, err = k.set(val)
 		}
 		if err != nil {
 			errs.add(name, "%v", err)
 			continue
 		}
-		set[k.path] = name
+		set[path] = name
 	}
 	for _, s := range settings {
 		k, ok := idx.byPath[s.Key]
@@ -78,74 +81,67 @@ func applyEnv(cfg *Config, environ []string, settings []Setting) (map[string]str
 			errs.add(s.From, "internal: %s names no config key", s.Key)
 			continue
 		}
-		if err := k.set(s.Value); err != nil {
+		path, err := k.set(s.Value)
+		if err != nil {
 			errs.add(s.From, "%v", err)
 			continue
 		}
-		set[k.path] = s.From
+		set[path] = s.From
 	}
 	return set, errs.err()
 }
 
-// envKey is one key an override can set.
+// envKey is one key an override can set; header is set for a header,
+// the variable's part after HEADERS_.
 type envKey struct {
-	path    string
-	v       reflect.Value // settable
-	section bool          // a mapping or list, not a key
-	// alloc is a nil pointer on the way to v, set to its new value
-	// (holding v) when v is set.
-	alloc, elem reflect.Value
-	header      string // for a header: the variable's part after HEADERS_
+	path, header string
+	v            reflect.Value // settable
+	section      bool          // a mapping or list, not a key
 }
 
-// envIndex maps every override name of a Config to its key.
+// envIndex maps every override name of a Config to its key, first come
+// first served: an index (PGCDC_SINKS_1_URL) before a name.
 type envIndex struct {
-	byName  map[string]*envKey
-	byPath  map[string]*envKey
-	headers map[string]*envKey // "PGCDC_SINKS_X_HEADERS_" → the map
-	lists   map[string]string  // "PGCDC_SINKS_" → "sinks", for index errors
-	lens    map[string]int
+	byName, byPath map[string]*envKey
+	headers        map[string]*envKey // "PGCDC_SINKS_X_HEADERS_" → the map
+	lists          map[string]*envKey // "PGCDC_SINKS_" → the list, for index errors
+	// allocated are nil pointers (filter, project) given a value so that
+	// their keys can be set; the ones still empty are reset by unalloc.
+	allocated []reflect.Value
 }
 
 func newEnvIndex(cfg *Config) *envIndex {
 	idx := &envIndex{byName: map[string]*envKey{}, byPath: map[string]*envKey{},
-		headers: map[string]*envKey{}, lists: map[string]string{}, lens: map[string]int{}}
-	idx.add(reflect.ValueOf(cfg).Elem(), EnvPrefix[:len(EnvPrefix)-1], "", reflect.Value{}, reflect.Value{})
+		headers: map[string]*envKey{}, lists: map[string]*envKey{}}
+	idx.add(reflect.ValueOf(cfg).Elem(), EnvPrefix[:len(EnvPrefix)-1], "")
 	return idx
 }
 
 // add indexes v, whose override name is name and key path is path.
-// alloc and elem are the nil pointer above v and its stand-in value.
-func (idx *envIndex) add(v reflect.Value, name, path string, alloc, elem reflect.Value) {
-	t := v.Type()
-	k := &envKey{path: path, v: v, alloc: alloc, elem: elem, section: true}
-	switch {
-	case t == durationType || t.Kind() == reflect.String || t.Kind() == reflect.Bool ||
-		t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 ||
-		t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+func (idx *envIndex) add(v reflect.Value, name, path string) {
+	k := &envKey{path: path, v: v, section: true}
+	switch t := v.Type(); {
+	case isLeaf(t):
 		k.section = false
 	case t.Kind() == reflect.Struct:
 		for _, f := range fieldsOf(t) {
-			idx.add(v.FieldByIndex(f.index), name+"_"+strings.ToUpper(f.name), join(path, f.name), alloc, elem)
+			idx.add(v.FieldByIndex(f.index), name+"_"+strings.ToUpper(f.name), join(path, f.name))
 		}
 	case t.Kind() == reflect.Pointer:
-		if v.IsNil() && !alloc.IsValid() {
-			e := reflect.New(t.Elem())
-			idx.add(e.Elem(), name, path, v, e)
-			return
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+			idx.allocated = append(idx.allocated, v)
 		}
-		if !v.IsNil() {
-			idx.add(v.Elem(), name, path, alloc, elem)
-		}
+		idx.add(v.Elem(), name, path)
 		return
 	case t.Kind() == reflect.Slice:
-		idx.lists[name+"_"], idx.lens[name+"_"] = path, v.Len()
+		idx.lists[name+"_"] = k
 		for i := range v.Len() {
-			idx.add(v.Index(i), name+"_"+strconv.Itoa(i), index(path, i), alloc, elem)
+			idx.add(v.Index(i), name+"_"+strconv.Itoa(i), index(path, i))
 		}
 		for i := range v.Len() {
 			if n := entryName(v, i); n != "" {
-				idx.add(v.Index(i), name+"_"+envName(n), index(path, i), alloc, elem)
+				idx.add(v.Index(i), name+"_"+envName(n), index(path, i))
 			}
 		}
 	case t.Kind() == reflect.Map:
@@ -159,98 +155,87 @@ func (idx *envIndex) add(v reflect.Value, name, path string, alloc, elem reflect
 	}
 }
 
+// isLeaf reports whether values of t are set whole by one override.
+func isLeaf(t reflect.Type) bool {
+	return t.Kind() == reflect.String || t.Kind() == reflect.Bool ||
+		t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 ||
+		t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String
+}
+
+// unalloc resets the pointers that add allocated and no override used.
+func (idx *envIndex) unalloc() {
+	for _, p := range idx.allocated {
+		if p.Elem().IsZero() {
+			p.Set(reflect.Zero(p.Type()))
+		}
+	}
+}
+
 // lookup finds the key of an override name.
 func (idx *envIndex) lookup(name string) (*envKey, error) {
-	if k, ok := idx.byName[name]; ok {
-		if k.section {
-			return nil, fmt.Errorf("%s is a section, not a key: set its keys one by one", k.path)
-		}
+	if k, ok := idx.byName[name]; ok && !k.section {
 		return k, nil
+	} else if ok {
+		return nil, fmt.Errorf("%s is a section, not a key: set its keys one by one", k.path)
 	}
 	for prefix, k := range idx.headers {
 		if rest, ok := strings.CutPrefix(name, prefix); ok && rest != "" {
-			h := *k
-			h.header = rest
-			return &h, nil
+			return &envKey{path: k.path, header: rest, v: k.v}, nil
 		}
 	}
-	for prefix, path := range idx.lists {
-		rest, ok := strings.CutPrefix(name, prefix)
-		if !ok {
-			continue
-		}
-		i, _, _ := strings.Cut(rest, "_")
-		if n, err := strconv.Atoi(i); err == nil && n >= idx.lens[prefix] {
-			return nil, fmt.Errorf("%s has %d entries: index %d is out of range (an override cannot add an entry)", path, idx.lens[prefix], n)
+	for prefix, k := range idx.lists {
+		i, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), "_")
+		if n, err := strconv.Atoi(i); err == nil && strings.HasPrefix(name, prefix) && n >= k.v.Len() {
+			return nil, fmt.Errorf("%s has %d entries: index %d is out of range (an override cannot add an entry)", k.path, k.v.Len(), n)
 		}
 	}
-	msg := "names no config key"
-	if hint := closest(name, idx.names()); hint != "" {
-		msg += fmt.Sprintf(" (did you mean %s?)", hint)
-	}
-	return nil, fmt.Errorf("%s", msg)
-}
-
-// names lists the names of the keys, for hints.
-func (idx *envIndex) names() []string {
-	var out []string
-	for name, k := range idx.byName {
+	var names []string
+	for n, k := range idx.byName {
 		if !k.section {
-			out = append(out, name)
+			names = append(names, n)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(names)
+	if hint := closest(name, names); hint != "" {
+		return nil, fmt.Errorf("names no config key (did you mean %s?)", hint)
+	}
+	return nil, errors.New("names no config key")
 }
 
 // set parses val into the key, the same way as a value in the file
 // (without ${} expansion), except that a list is comma-separated and a
 // boolean may be written as strconv.ParseBool reads it (1, t, false...).
-func (k *envKey) set(val string) error {
-	t := k.v.Type()
-	if t.Kind() == reflect.Map {
-		name := ""
+// It returns the path of the key set.
+func (k *envKey) set(val string) (string, error) {
+	switch t := k.v.Type(); t.Kind() {
+	case reflect.Map:
+		name := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(k.header, "_", "-"))
 		for _, mk := range k.v.MapKeys() {
 			if envName(mk.String()) == k.header {
 				name = mk.String()
 			}
 		}
-		if name == "" {
-			name = textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(k.header, "_", "-"))
-		}
 		if k.v.IsNil() {
 			k.v.Set(reflect.MakeMap(t))
 		}
 		k.v.SetMapIndex(reflect.ValueOf(name), reflect.ValueOf(val))
-		k.path = join(k.path, name)
-		k.done()
-		return nil
-	}
-	switch t.Kind() {
+		return join(k.path, name), nil
 	case reflect.Slice:
 		k.v.Set(reflect.ValueOf(splitList(val)))
 	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.TrimSpace(val))
 		if err != nil {
-			return fmt.Errorf("%s: want true or false, got %s", k.path, quoteValue(val))
+			return "", fmt.Errorf("%s: want true or false, got %s", k.path, quoteValue(val))
 		}
 		k.v.SetBool(b)
 	default:
-		d := decoder{raw: true, pos: map[string]position{}}
+		d := decoder{raw: true}
 		d.decode(&ast.StringNode{BaseNode: &ast.BaseNode{}, Value: val}, k.v, k.path)
 		if err := d.errs.err(); err != nil {
-			return err
+			return "", err
 		}
 	}
-	k.done()
-	return nil
-}
-
-// done links a key set below a nil pointer into the config.
-func (k *envKey) done() {
-	if k.alloc.IsValid() && k.alloc.IsNil() {
-		k.alloc.Set(k.elem)
-	}
+	return k.path, nil
 }
 
 // entryName returns the name by which list entry i of v can be addressed
