@@ -71,9 +71,14 @@ const (
 	DefaultRetryMaxElapsed = time.Hour
 )
 
-// SetDefaults fills every empty or zero key that has a default; it is the
-// one place defaults live. Values already set are kept, so it may be
-// called more than once. Type-specific defaults are applied only to sinks
+// SetDefaults fills every empty or zero key that has a default. It is
+// where the configuration's defaults are decided: internal/wiring passes
+// the resulting values on, and the webhook and stdout sinks have no
+// defaults of their own. (sinks/sse, sinks/ws, sinks/hub, source.New and
+// pipeline.New still fall back on zero values for callers that do not
+// come through config; those fallbacks must agree with the Default*
+// constants.) Values already set are kept, so it may be called more than
+// once. Type-specific defaults are applied only to sinks
 // of that type, and a sink's name defaults to its type, and a broadcast
 // sink's path to DefaultSSEPath or DefaultWebSocketPath, only when it is
 // the one sink of its type.
