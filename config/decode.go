@@ -61,7 +61,7 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 		fe := &FieldError{Msg: "yaml: " + firstLine(ye.GetMessage())}
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			fe.Line, fe.Column = tk.Position.Line, tk.Position.Column
-			if strings.Contains(lineOf(data, fe.Line), "${") {
+			if lines := strings.Split(string(data), "\n"); fe.Line <= len(lines) && strings.Contains(lines[fe.Line-1], "${") {
 				fe.Msg += ` (inside {...} or [...], quote a value that uses ${VAR}: "${VAR}")`
 			}
 		}

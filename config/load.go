@@ -28,26 +28,17 @@ type Document struct {
 	failed map[string]bool // paths whose value did not decode
 }
 
-// Load reads the YAML file at path and decodes it strictly into a Config:
-// ${VAR} and ${VAR:-default} in values are expanded from env (nil: no
-// variables are set), unknown keys and malformed values are errors with
-// their line, column and key path, e.g.
+// Parse decodes data strictly into a Config: ${VAR} and ${VAR:-default}
+// in values are expanded from env (nil: no variables are set), unknown
+// keys and malformed values are errors with their line, column and key
+// path, e.g.
 //
 //	pipeline.yaml:10:5: sinks[1]: unknown field "tiemout" (did you mean "timeout"?)
 //
-// The problems are returned together as Errors. Load neither applies env
-// overrides nor defaults nor validates: see LoadDocument and
-// Document.Resolve for the whole sequence.
-func Load(path string, env func(string) (string, bool)) (*Config, error) {
-	doc, err := LoadDocument(path, env)
-	if err != nil {
-		return nil, err
-	}
-	return doc.Config, nil
-}
-
-// Parse is Load for bytes already read; name is the file name used in
-// messages.
+// The problems are returned together as Errors; name is the file name
+// used in them. Parse neither applies env overrides nor defaults nor
+// validates: see ParseDocument and Document.Resolve for the whole
+// sequence.
 func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, error) {
 	doc, err := ParseDocument(data, name, env)
 	if err != nil {
@@ -56,8 +47,9 @@ func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, 
 	return doc.Config, nil
 }
 
-// LoadDocument is Load returning the Document, whose key positions let
-// Resolve point validation problems at lines. Messages name the file by
+// LoadDocument reads the file at path and decodes it like Parse,
+// returning the Document, whose key positions let Resolve point
+// validation problems at lines. Messages name the file by
 // path, as given. When the file parses as YAML but some values do not
 // decode, it returns both the Document (holding what did decode) and
 // the problems, which Resolve reports again together with every other
