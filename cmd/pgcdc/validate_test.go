@@ -170,3 +170,42 @@ func TestDeadLetterReplayWithoutDSN(t *testing.T) {
 		t.Errorf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestConfigFlagsAndEnv: PGCDC_CONFIG names the file (read through
+// viper, like the flags), and --slot wins over PGCDC_SOURCE_SLOT, which
+// wins over the file; a problem with the flag's value names the flag.
+func TestConfigFlagsAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, "source: {dsn: postgres://x@127.0.0.1:1/db, slot: from_file}\nsinks: [{type: stdout}]\n")
+	env := []string{"PGCDC_CONFIG=" + cfg, "PGCDC_SOURCE_SLOT=from_env"}
+	code, _, stderr := runIn(t, dir, env, "slot", "create", "--slot", "Bad-Flag")
+	if code != exitConfig || !strings.Contains(stderr, `source.slot: invalid replication slot name "Bad-Flag"`) ||
+		!strings.Contains(stderr, "(set by --slot)") {
+		t.Errorf("exit %d, want %d naming --slot:\n%s", code, exitConfig, stderr)
+	}
+	code, _, stderr = runIn(t, dir, []string{"PGCDC_CONFIG=" + cfg, "PGCDC_SOURCE_SLOT=Bad-Env"}, "slot", "create")
+	if code != exitConfig || !strings.Contains(stderr, "(set by PGCDC_SOURCE_SLOT)") {
+		t.Errorf("exit %d, want %d naming PGCDC_SOURCE_SLOT:\n%s", code, exitConfig, stderr)
+	}
+}
+
+// TestConfigCheckedBeforeDatabase: run logs the config's warnings, and what only
+// the process can check about a sink (the dead-letter directory) fails
+// before anything touches the database.
+func TestConfigCheckedBeforeDatabase(t *testing.T) {
+	dir := t.TempDir()
+	sink := `{name: hook, type: webhook, url: "http://127.0.0.1:1/in", secret: short-s3cret%s}`
+	cfg := writeConfig(t, "source: {dsn: \"postgres://x:pw@127.0.0.1:1/db?sslmode=disable\"}\nsinks: ["+fmt.Sprintf(sink, "")+"]\n")
+	code, _, stderr := runIn(t, dir, nil, "run", "-c", cfg)
+	if code != exitError || !strings.Contains(stderr, "sinks[0].secret: the signing key is 12 bytes") ||
+		!strings.Contains(stderr, "cannot reach PostgreSQL") || strings.Contains(stderr, "short-s3cret") {
+		t.Errorf("exit %d, want %d with the warning logged, then the database error:\n%s", code, exitError, stderr)
+	}
+	cfg = writeConfig(t, "source: {dsn: \"postgres://x:pw@127.0.0.1:1/db?sslmode=disable\"}\nsinks: ["+
+		fmt.Sprintf(sink, ", dead_letter: /nonexistent/dl.jsonl")+"]\n")
+	code, _, stderr = runIn(t, dir, nil, "run", "-c", cfg)
+	if code != exitConfig || !strings.Contains(stderr, "dead_letter /nonexistent/dl.jsonl: directory /nonexistent does not exist") ||
+		strings.Contains(stderr, "PostgreSQL") {
+		t.Errorf("exit %d, want %d on the dead-letter directory before the database:\n%s", code, exitConfig, stderr)
+	}
+}
