@@ -27,9 +27,10 @@ type Sink struct {
 var _ pipeline.Sink = (*Sink)(nil)
 
 // New returns the Sink configured by cfg, which it takes as given (see
-// Config). It fails only on what needs the running process: a dead-letter
-// file that cannot be written, TLS files that do not load. A nil logger
-// discards logs.
+// Config). It fails only on what needs the running process — a
+// dead-letter file that cannot be written, TLS files that do not load —
+// and on a URL that is not absolute, which config never lets through. A
+// nil logger discards logs.
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*Sink, error) {
 	fail := func(err error) (*Sink, error) {
 		return nil, fmt.Errorf("webhook sink %q: %w", cfg.Name, err)
