@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -124,3 +125,27 @@ func TestWebhookProblemsAreConfigs(t *testing.T) {
 
 // discardLogger logs nothing.
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// config and webhook.ParseKey read a secret alike: config refuses what
+// ParseKey refuses, and warns exactly when the key ParseKey makes is
+// shorter than 24 bytes.
+func TestSecretReadAlike(t *testing.T) {
+	for _, secret := range []string{
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", // 24 bytes, padded form
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",  // not a multiple of 4: unpadded
+		"whsec_c2hvcnQ=", "whsec_c2hvcnQ",        // 5 bytes, padded and not
+		"whsec_", "whsec_%%%", "whsec_c2hvcnQ===", // invalid
+		"a raw secret of 24 bytes", "short",
+	} {
+		key, keyErr := webhook.ParseKey(secret)
+		doc, _ := config.ParseDocument([]byte(fmt.Sprintf("source: {dsn: postgres://x}\nsinks: [{type: webhook, url: \"http://h/x\", secret: %q}]\n", secret)), "s.yaml", nil)
+		err := doc.Resolve(nil, config.NeedAll)
+		if (err != nil) != (keyErr != nil) {
+			t.Errorf("%q: config says %v, ParseKey says %v", secret, err, keyErr)
+			continue
+		}
+		if err == nil && (len(doc.Warnings) > 0) != (key.Len() < 24) {
+			t.Errorf("%q: a %d-byte key, warnings %v", secret, key.Len(), doc.Warnings)
+		}
+	}
+}
