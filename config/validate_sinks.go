@@ -142,7 +142,9 @@ func validateBroadcast(errs *errorList, i int, k *Sink, several bool, paths map[
 	inRange(errs, path+".replay.max_events", b.Replay.MaxEvents, 1, 10_000_000)
 	inRange(errs, path+".replay.max_bytes", b.Replay.MaxBytes, 1, 64<<30)
 	inRange(errs, path+".replay.max_age", b.Replay.MaxAge, time.Second, maxElapsed)
-	inRange(errs, path+".client_buffer", b.ClientBuffer, 1, 1_000_000)
+	// A lag limit, not an allocation (clients read the shared ring): a
+	// client further behind than the ring holds has fallen out anyway.
+	inRange(errs, path+".client_buffer", b.ClientBuffer, 1, 10_000_000)
 	// Every heartbeat wakes every client's writer: below 1s that is CPU
 	// spent on nothing; a proxy's idle timeout is rarely under a minute.
 	inRange(errs, path+".heartbeat", b.Heartbeat, time.Second, time.Hour)
