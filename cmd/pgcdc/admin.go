@@ -17,10 +17,12 @@ import (
 
 // withDB loads the config and opens an ordinary connection to its database.
 func withDB(cmd *cobra.Command, fn func(ctx context.Context, cfg *config.Config, conn *pgx.Conn) error) error {
-	cfg, _, err := loadConfig(cmd)
+	l, err := loadConfig(cmd, config.NeedSource)
 	if err != nil {
 		return err
 	}
+	cfg := l.cfg
+	l.logWarnings(newLogger(cfg.Log))
 	ctx := cmd.Context()
 	connector, err := source.NewConnector(cfg.Source.DSN)
 	if err != nil {

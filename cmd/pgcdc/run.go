@@ -28,10 +28,12 @@ func newRunCmd() *cobra.Command {
 		Short: "Stream the slot through the pipeline until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd)
+			l, err := loadConfig(cmd, config.NeedAll)
 			if err != nil {
 				return err
 			}
+			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			l.logWarnings(log)
 			var stopAt pipeline.LSN
 			if until != "" {
 				if stopAt, err = pipeline.ParseLSN(until); err != nil {
@@ -51,7 +53,6 @@ func newRunCmd() *cobra.Command {
 			limit := tuneMemory(cfg)
 			ctx, stop := signalContext()
 			defer stop()
-			log := newLogger(cfg.Log)
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
 			return runPipeline(ctx, cfg, log, stopAt)
 		},
@@ -98,6 +99,10 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	scfg := wiring.SourceConfig(cfg)
 	scfg.StopAt = stopAt
 	src := source.New(conn, scfg, log)
+	// The sinks are built before anything touches the database, so that
+	// what only this process can check (a dead-letter file that cannot be
+	// written, TLS files that do not load) fails first. The catalog they
+	// are given is filled by Prepare.
 	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)

@@ -95,10 +95,14 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 
 func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
 	switch sc.Type {
-	case "stdout":
+	case config.TypeStdout:
 		return stdout.New(sc.Name, d.Stdout), nil
-	case "webhook":
-		return webhook.New(sc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
+	case config.TypeWebhook:
+		wc, err := WebhookConfig(sc)
+		if err != nil {
+			return nil, err
+		}
+		return webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
 	case "sse", "websocket":
 		var sink interface {
 			pipeline.Sink

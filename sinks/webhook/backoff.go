@@ -8,32 +8,26 @@ import (
 	"time"
 )
 
-// backoff is the retry schedule of one request. It is written out here
-// rather than taken from a library because it is a dozen lines, takes its
-// jitter from an injectable source (exact schedules in tests), and sleeps
-// with plain timers that testing/synctest controls.
-type backoff struct {
-	initial, max time.Duration
-	// maxElapsed bounds the time from a request's first attempt to the
-	// start of its last.
-	maxElapsed time.Duration
-}
-
 // delay returns how long to wait before retry number n (from 1): the base
 // min(initial·2^(n-1), max), reduced by a random 0–20 % (jitter in [0, 1)
 // picks where), so a delay never exceeds max and retries from many
 // senders spread out. A Retry-After from the receiver (retryAfter > 0)
 // lengthens the delay to min(retryAfter, max): it is honoured, but never
 // beyond the schedule the user configured.
-func (b backoff) delay(n int, jitter float64, retryAfter time.Duration) time.Duration {
-	base := b.initial
-	for i := 1; i < n && base < b.max; i++ {
+//
+// The schedule is written out here rather than taken from a library
+// because it is a dozen lines, takes its jitter from an injectable source
+// (exact schedules in tests), and sleeps with plain timers that
+// testing/synctest controls.
+func (b Retry) delay(n int, jitter float64, retryAfter time.Duration) time.Duration {
+	base := b.Initial
+	for i := 1; i < n && base < b.Max; i++ {
 		base *= 2
 	}
-	base = min(base, b.max)
+	base = min(base, b.Max)
 	d := base - time.Duration(float64(base)*0.2*jitter)
 	if retryAfter > 0 {
-		d = max(d, min(retryAfter, b.max))
+		d = max(d, min(retryAfter, b.Max))
 	}
 	return d
 }

@@ -37,8 +37,8 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 			return nil
 		}
 		if res.retryable() {
-			d := s.set.retry.delay(attempt, s.opts.jitter(), res.retryAfter)
-			if time.Since(begin)+d <= s.set.retry.maxElapsed {
+			d := s.cfg.Retry.delay(attempt, s.opts.jitter(), res.retryAfter)
+			if time.Since(begin)+d <= s.cfg.Retry.MaxElapsed {
 				s.metrics.retries.Inc()
 				s.log.Warn("webhook request failed, retrying", "webhook_id", req.id, "lsn", req.lsn,
 					"events", len(req.events), "attempt", attempt, "reason", res.describe(), "retry_in", d)
@@ -56,9 +56,9 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 // or returns the *DeliveryError that stops the pipeline when there is none.
 func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts int, elapsed time.Duration) error {
 	permanent := !res.retryable()
-	if s.set.deadLetter == "" {
+	if s.cfg.DeadLetter == "" {
 		return &DeliveryError{
-			Sink: s.set.name, URL: s.set.safeURL, WebhookID: req.id, Events: len(req.events),
+			Sink: s.cfg.Name, URL: s.safeURL, WebhookID: req.id, Events: len(req.events),
 			Status: res.status, Response: res.response, Attempts: attempts, Elapsed: elapsed,
 			Permanent: permanent, Err: res.err,
 		}
@@ -71,9 +71,9 @@ func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts in
 	}
 	dl := DeadLetter{
 		Time:      s.opts.now().UTC(),
-		Sink:      s.set.name,
+		Sink:      s.cfg.Name,
 		WebhookID: req.id,
-		Format:    s.set.format,
+		Format:    s.cfg.format(),
 		Batch:     s.enc.array,
 		Status:    res.status,
 		Error:     reason,
@@ -89,19 +89,19 @@ func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts in
 	}
 	line, err := dl.encodeLine()
 	if err == nil {
-		err = appendDeadLetter(ctx, s.set.deadLetter, line)
+		err = appendDeadLetter(ctx, s.cfg.DeadLetter, line)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("webhook sink %q: request %s (%d events) failed (%s) and could not be written to the dead-letter file, so the pipeline stops: %w",
-			s.set.name, req.id, len(req.events), reason, err)
+			s.cfg.Name, req.id, len(req.events), reason, err)
 	}
 	s.metrics.deadLetters.Inc()
 	s.metrics.deadLetterEvents.Add(float64(len(req.events)))
 	s.log.Warn("webhook request written to the dead-letter file", "webhook_id", req.id, "lsn", req.lsn,
-		"events", len(req.events), "reason", reason, "dead_letter", s.set.deadLetter)
+		"events", len(req.events), "reason", reason, "dead_letter", s.cfg.DeadLetter)
 	return nil
 }
 
