@@ -12,6 +12,11 @@ const (
 
 // Enumerated values of other keys.
 const (
+	SourceReplication = "replication"
+	SourceTriggers    = "triggers"
+	SourceListen      = "listen"
+	SourceNATS        = "nats"
+
 	SnapshotNever   = "never"
 	SnapshotInitial = "initial"
 
@@ -89,6 +94,7 @@ func (c *Config) SetDefaults() {
 	if len(s.Tables) == 0 {
 		s.Tables = []string{DefaultTable}
 	}
+	setDefault(&s.Type, SourceReplication)
 	setDefault(&s.Snapshot, DefaultSnapshot)
 	setDefault(&s.StatusInterval, DefaultStatusInterval)
 	setDefault(&s.Reconnect.Initial, DefaultReconnectInitial)

@@ -15,6 +15,9 @@ type Config struct {
 
 // Source configures the PostgreSQL replication source.
 type Source struct {
+	// Type selects where changes come from (ARCHITECTURE §11):
+	// replication (default), triggers, listen or nats.
+	Type string `yaml:"type"`
 	// DSN is a libpq URL or key=value string. It holds a password: never
 	// log it; use RedactDSN.
 	DSN         string   `yaml:"dsn"`

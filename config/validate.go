@@ -70,6 +70,13 @@ func (c *Config) Warnings() Errors {
 
 func (c *Config) validateSource(errs *errorList, required bool) {
 	s := &c.Source
+	switch s.Type {
+	case SourceReplication:
+	case SourceTriggers, SourceListen, SourceNATS:
+		errs.add("source.type", "%q is not implemented yet: use %q", s.Type, SourceReplication)
+	default:
+		errs.add("source.type", "unknown source type %s: want %s, %s, %s or %s", quoteValue(s.Type), SourceReplication, SourceTriggers, SourceListen, SourceNATS)
+	}
 	if strings.TrimSpace(s.DSN) == "" && required {
 		errs.add("source.dsn", "required: set it in the file (e.g. dsn: ${DATABASE_URL}) or as %sSOURCE_DSN", EnvPrefix)
 	}

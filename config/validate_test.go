@@ -16,7 +16,7 @@ func TestSetDefaults(t *testing.T) {
 	c.SetDefaults()
 	want := &Config{
 		Source: Source{
-			Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
+			Type: SourceReplication, Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
 			Snapshot: SnapshotNever, StatusInterval: 10 * time.Second,
 			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
 		},

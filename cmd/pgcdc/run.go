@@ -18,7 +18,6 @@ import (
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
-	"github.com/pgcdc/pgcdc/source"
 )
 
 func newRunCmd() *cobra.Command {
@@ -92,13 +91,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 // the HTTP server run under one errgroup with one shutdown clock
 // (pipeline.drain_timeout).
 func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) error {
-	conn, err := source.NewConnector(cfg.Source.DSN)
+	src, err := wiring.NewSource(cfg, log, stopAt)
 	if err != nil {
 		return err
 	}
-	scfg := wiring.SourceConfig(cfg)
-	scfg.StopAt = stopAt
-	src := source.New(conn, scfg, log)
 	// The sinks are built before anything touches the database, so that
 	// what only this process can check (a dead-letter file that cannot be
 	// written, TLS files that do not load) fails first. The catalog they
@@ -112,7 +108,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 		return withCode(exitConfig, err)
 	}
 	server := httpserver.New(cfg.Server, log)
-	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: conn.Database(),
+	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
 		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
@@ -171,7 +167,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	log.Info("pgcdc stopped", "confirmed", src.ConfirmedLSN())
+	if c, ok := src.(interface{ ConfirmedLSN() pipeline.LSN }); ok {
+		log.Info("pgcdc stopped", "confirmed", c.ConfirmedLSN())
+	} else {
+		log.Info("pgcdc stopped")
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@
 package wiring
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -221,4 +222,44 @@ type CheckError struct{ Problems []string }
 
 func (e *CheckError) Error() string {
 	return "the config's filters do not fit the published tables (each would drop changes silently):\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Source is what a command that runs a pipeline needs of its source: the
+// pipeline.Source, a Prepare step that connects and checks (and creates,
+// when configured) what the source needs before anything streams, the
+// catalog of the tables it emits, and readiness for /readyz.
+type Source interface {
+	pipeline.Source
+	// Prepare connects and checks; its errors name the problem and the fix.
+	Prepare(ctx context.Context) error
+	// Catalog describes the tables the source emits (filled by Prepare).
+	Catalog() pipeline.Catalog
+	// Ready reports whether the source is streaming.
+	Ready() bool
+}
+
+// NewSource builds the source that cfg.Source.Type selects. stopAt, when
+// not zero, makes it stop by itself after that position (--until-lsn).
+func NewSource(cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) (Source, error) {
+	switch cfg.Source.Type {
+	case config.SourceReplication, "":
+		conn, err := source.NewConnector(cfg.Source.DSN)
+		if err != nil {
+			return nil, err
+		}
+		scfg := SourceConfig(cfg)
+		scfg.StopAt = stopAt
+		return source.New(conn, scfg, log), nil
+	}
+	return nil, fmt.Errorf("source.type %q is not available in this build", cfg.Source.Type)
+}
+
+// Database names the database a DSN selects ("" when it does not parse),
+// for CloudEvents sources.
+func Database(dsn string) string {
+	conn, err := source.NewConnector(dsn)
+	if err != nil {
+		return ""
+	}
+	return conn.Database()
 }
