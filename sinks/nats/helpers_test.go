@@ -91,7 +91,7 @@ func counted(bs []*pipeline.Batch, acks *int64Counter) []*pipeline.Batch {
 type int64Counter struct{ ch chan struct{} }
 
 func newCounter() *int64Counter { return &int64Counter{ch: make(chan struct{}, 1<<16)} }
-func (c *int64Counter) inc()     { c.ch <- struct{}{} }
+func (c *int64Counter) inc()    { c.ch <- struct{}{} }
 
 // wait waits for n acks.
 func (c *int64Counter) wait(t testing.TB, n int, d time.Duration) {

@@ -416,7 +416,7 @@ func (w *writer) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 		Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
 		Replicas: max(1, sc.Replicas), MaxAge: sc.MaxAge, MaxBytes: orUnlimited(sc.MaxBytes), MaxMsgs: -1,
 		Duplicates: sc.Duplicates, AllowDirect: true,
-		Metadata:   map[string]string{natsconn.MetadataEpoch: hex.EncodeToString(epoch)},
+		Metadata: map[string]string{natsconn.MetadataEpoch: hex.EncodeToString(epoch)},
 	}
 	st, err = w.js.CreateStream(ctx, cfg)
 	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
