@@ -27,6 +27,18 @@ const (
 	MetadataEpoch = "pgcdc_epoch"
 )
 
+// CatalogBucket is the KV bucket that the nats sink writing to stream
+// keeps the source's catalog in (key CatalogKey, a JSON list of
+// pipeline.TableInfo), for edges.
+func CatalogBucket(stream string) string { return "pgcdc_catalog_" + stream }
+
+// CatalogKey is the key of the catalog in CatalogBucket.
+const CatalogKey = "tables"
+
+// PositionBucket is the KV bucket where an edge's durable sinks keep
+// their positions in stream.
+func PositionBucket(stream string) string { return "pgcdc_edge_" + stream }
+
 // Epoch names one history of a stream: an id stored in the stream's
 // metadata when pgcdc created it, else the stream's creation time. A
 // stream deleted and created again has another epoch, so a client's

@@ -46,13 +46,6 @@ type Stream struct {
 // DefaultSubject is the subject template the config uses by default.
 const DefaultSubject = "pgcdc.{schema}.{table}.{op}"
 
-// CatalogBucket is the KV bucket the sink writing to stream keeps the
-// source's catalog in.
-func CatalogBucket(stream string) string { return "pgcdc_catalog_" + stream }
-
-// CatalogKey is the key of the catalog in CatalogBucket.
-const CatalogKey = "tables"
-
 // template is a parsed subject template.
 type template struct {
 	tokens []token

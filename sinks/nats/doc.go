@@ -35,7 +35,7 @@
 // # Catalog
 //
 // The source's tables and column types are written to a KV bucket
-// (CatalogBucket) before the first event of a changed table, so that an
+// (natsconn.CatalogBucket) before the first event of a changed table, so that an
 // edge filters and checks subscriptions with the same types as the slot
 // reader.
 package nats

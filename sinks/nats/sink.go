@@ -40,7 +40,7 @@ var (
 type Option func(*Sink)
 
 // WithCatalog makes the sink keep the source's catalog in the KV bucket
-// CatalogBucket(stream) for edges.
+// natsconn.CatalogBucket(stream) for edges.
 func WithCatalog(c pipeline.Catalog) Option { return func(s *Sink) { s.catalog = c } }
 
 // New returns a sink. It checks the subject template and the stream's
@@ -437,7 +437,7 @@ func orUnlimited(n int64) int64 {
 }
 
 func (w *writer) ensureCatalogBucket(ctx context.Context) error {
-	name := CatalogBucket(w.s.cfg.Stream.Name)
+	name := natsconn.CatalogBucket(w.s.cfg.Stream.Name)
 	kv, err := w.js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = w.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, History: 1, Storage: jetstream.FileStorage,
@@ -462,7 +462,7 @@ func (w *writer) putCatalog(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.s.cfg.AckTimeout)
 	defer cancel()
-	if _, err := w.kv.Put(ctx, CatalogKey, body); err != nil {
+	if _, err := w.kv.Put(ctx, natsconn.CatalogKey, body); err != nil {
 		w.s.catalogDirty.Store(true)
 		return fmt.Errorf("write catalog: %w", err)
 	}

@@ -1,0 +1,130 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pgcdc/pgcdc/internal/natsconn"
+	"github.com/pgcdc/pgcdc/pipeline"
+)
+
+// Catalog is the slot reader's catalog as the nats sink keeps it in the
+// KV bucket natsconn.CatalogBucket: the tables and column types the
+// stream's events come from. It implements pipeline.Catalog,
+// CatalogRefresher and CatalogWatcher, and is safe for concurrent use.
+type Catalog struct {
+	kv jetstream.KeyValue // nil: no bucket (the writer keeps none)
+
+	mu       sync.RWMutex
+	tables   []pipeline.TableInfo
+	watchers []func(pipeline.TableInfo)
+	loaded   time.Time
+}
+
+var (
+	_ pipeline.Catalog          = (*Catalog)(nil)
+	_ pipeline.CatalogRefresher = (*Catalog)(nil)
+	_ pipeline.CatalogWatcher   = (*Catalog)(nil)
+)
+
+// Tables implements pipeline.Catalog.
+func (c *Catalog) Tables() []pipeline.TableInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.tables
+}
+
+// Table implements pipeline.Catalog.
+func (c *Catalog) Table(schema, name string) (pipeline.TableInfo, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, t := range c.tables {
+		if t.Schema == schema && t.Table == name {
+			return t, true
+		}
+	}
+	return pipeline.TableInfo{}, false
+}
+
+// Watch implements pipeline.CatalogWatcher.
+func (c *Catalog) Watch(fn func(pipeline.TableInfo)) {
+	c.mu.Lock()
+	c.watchers = append(c.watchers, fn)
+	c.mu.Unlock()
+}
+
+// Refresh implements pipeline.CatalogRefresher: it reads the bucket again,
+// at most once a second.
+func (c *Catalog) Refresh(ctx context.Context) error {
+	c.mu.RLock()
+	recent := time.Since(c.loaded) < time.Second
+	c.mu.RUnlock()
+	if recent || c.kv == nil {
+		return nil
+	}
+	return c.load(ctx)
+}
+
+// load reads the catalog from the bucket and tells the watchers about
+// every table that changed.
+func (c *Catalog) load(ctx context.Context) error {
+	if c.kv == nil {
+		return nil
+	}
+	e, err := c.kv.Get(ctx, natsconn.CatalogKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		c.mu.Lock()
+		c.loaded = time.Now()
+		c.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the catalog: %w", err)
+	}
+	var tables []pipeline.TableInfo
+	if err := json.Unmarshal(e.Value(), &tables); err != nil {
+		return fmt.Errorf("the catalog in the KV bucket does not decode: %w", err)
+	}
+	c.set(tables)
+	return nil
+}
+
+func (c *Catalog) set(tables []pipeline.TableInfo) {
+	c.mu.Lock()
+	old := c.tables
+	c.tables, c.loaded = tables, time.Now()
+	watchers := slices.Clone(c.watchers)
+	c.mu.Unlock()
+	for _, t := range tables {
+		i := slices.IndexFunc(old, func(o pipeline.TableInfo) bool { return o.Schema == t.Schema && o.Table == t.Table })
+		if i >= 0 && slices.Equal(old[i].Columns, t.Columns) {
+			continue
+		}
+		for _, w := range watchers {
+			w(t)
+		}
+	}
+}
+
+// known reports whether the catalog knows every column of e's rows.
+func (c *Catalog) known(e *pipeline.Event) bool {
+	t, ok := c.Table(e.Schema, e.Table)
+	if !ok {
+		return e.Op == pipeline.OpTruncate
+	}
+	for _, r := range []pipeline.Row{e.Key, e.Before, e.After} {
+		for _, col := range r {
+			if !slices.ContainsFunc(t.Columns, func(ci pipeline.ColumnInfo) bool { return ci.Name == col.Name }) {
+				return false
+			}
+		}
+	}
+	return true
+}
