@@ -22,7 +22,7 @@ import (
 // Sink publishes events to a JetStream stream.
 type Sink struct {
 	cfg     Config
-	subject template
+	subject natsconn.Subject
 	log     *slog.Logger
 	catalog pipeline.Catalog
 	ready   atomic.Bool
@@ -46,7 +46,7 @@ func WithCatalog(c pipeline.Catalog) Option { return func(s *Sink) { s.catalog =
 // New returns a sink. It checks the subject template and the stream's
 // name; it does not connect (Run does, and waits for NATS).
 func New(cfg Config, log *slog.Logger, opts ...Option) (*Sink, error) {
-	t, err := parseSubject(cfg.Subject)
+	t, err := natsconn.ParseSubject(cfg.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (w *writer) message(e *pipeline.Event) *nats.Msg {
 		natsconn.HeaderCommitTime:       {e.CommitTime.UTC().Format(time.RFC3339Nano)},
 		natsconn.HeaderEpoch:            {w.epoch},
 	}
-	return &nats.Msg{Subject: w.s.subject.subject(e), Header: h, Data: e.Encoded()}
+	return &nats.Msg{Subject: w.s.subject.Format(e), Header: h, Data: e.Encoded()}
 }
 
 // popDone acknowledges the oldest flights whose every event is stored.
@@ -407,12 +407,12 @@ func (w *writer) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 		return st, err
 	}
 	if !sc.Create {
-		return nil, errFatal{fmt.Errorf("stream %q does not exist: create it (nats stream add %s --subjects %q) or set stream.create: true", sc.Name, sc.Name, w.s.subject.filter())}
+		return nil, errFatal{fmt.Errorf("stream %q does not exist: create it (nats stream add %s --subjects %q) or set stream.create: true", sc.Name, sc.Name, w.s.subject.Filter())}
 	}
 	epoch := make([]byte, 8)
 	_, _ = rand.Read(epoch)
 	cfg := jetstream.StreamConfig{
-		Name: sc.Name, Subjects: []string{w.s.subject.filter()},
+		Name: sc.Name, Subjects: []string{w.s.subject.Filter()},
 		Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
 		Replicas: max(1, sc.Replicas), MaxAge: sc.MaxAge, MaxBytes: orUnlimited(sc.MaxBytes), MaxMsgs: -1,
 		Duplicates: sc.Duplicates, AllowDirect: true,

@@ -1,4 +1,4 @@
-package nats
+package natsconn
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ func TestSubjectTemplate(t *testing.T) {
 		{tmpl: "a.*", err: "wildcards"},
 		{tmpl: "a.>", err: "wildcards"},
 	} {
-		tp, err := parseSubject(c.tmpl)
+		tp, err := ParseSubject(c.tmpl)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%q: err %v, want %q", c.tmpl, err, c.err)
@@ -30,10 +30,10 @@ func TestSubjectTemplate(t *testing.T) {
 			t.Fatalf("%q: %v", c.tmpl, err)
 		}
 		e := &pipeline.Event{Op: pipeline.OpInsert, Schema: "public", Table: "orders"}
-		if got := tp.subject(e); got != c.subject {
+		if got := tp.Format(e); got != c.subject {
 			t.Errorf("%q: subject %q, want %q", c.tmpl, got, c.subject)
 		}
-		if got := tp.filter(); got != c.filter {
+		if got := tp.Filter(); got != c.filter {
 			t.Errorf("%q: filter %q, want %q", c.tmpl, got, c.filter)
 		}
 	}
@@ -46,21 +46,21 @@ func FuzzSubject(f *testing.F) {
 	f.Add(DefaultSubject, "public", "orders")
 	f.Add("x.{table}", "a.b", "c d*")
 	f.Fuzz(func(t *testing.T, tmpl, schema, table string) {
-		tp, err := parseSubject(tmpl)
+		tp, err := ParseSubject(tmpl)
 		if err != nil {
 			return
 		}
-		s := tp.subject(&pipeline.Event{Op: pipeline.OpDelete, Schema: schema, Table: table})
-		got, want := strings.Split(s, "."), strings.Split(tp.filter(), ".")
+		s := tp.Format(&pipeline.Event{Op: pipeline.OpDelete, Schema: schema, Table: table})
+		got, want := strings.Split(s, "."), strings.Split(tp.Filter(), ".")
 		if len(got) != len(want) {
-			t.Fatalf("subject %q has %d tokens, filter %q %d", s, len(got), tp.filter(), len(want))
+			t.Fatalf("subject %q has %d tokens, filter %q %d", s, len(got), tp.Filter(), len(want))
 		}
 		for i := range got {
 			if got[i] == "" || strings.ContainsAny(got[i], "*> \t\r\n") {
 				t.Fatalf("subject %q: bad token %q", s, got[i])
 			}
 			if want[i] != "*" && want[i] != got[i] {
-				t.Fatalf("subject %q does not match filter %q", s, tp.filter())
+				t.Fatalf("subject %q does not match filter %q", s, tp.Filter())
 			}
 		}
 	})
