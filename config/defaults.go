@@ -111,6 +111,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.Server.Auth.Mode, DefaultAuthMode)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
+	c.setNATSDefaults()
 
 	perType := map[string]int{}
 	for i := range c.Sinks {

@@ -19,6 +19,7 @@ sinks:
   - {name: ws, type: websocket}
   - {name: hook, type: webhook, url: "http://localhost:9000/hooks"}
   - {name: out, type: stdout}
+  - {name: stream, type: nats, url: "nats://localhost:4222"}
 `
 
 // numericPaths lists the key paths of every number and duration of c
@@ -59,7 +60,7 @@ func TestEveryNumberHasARange(t *testing.T) {
 	probe.SetDefaults()
 	paths := map[string]reflect.Value{}
 	numericPaths(reflect.ValueOf(probe).Elem(), "", paths)
-	if len(paths) != 29 { // update when a numeric key is added
+	if len(paths) != 34 { // update when a numeric key is added
 		t.Fatalf("found only %d numeric keys: %v", len(paths), paths)
 	}
 	for path := range paths {

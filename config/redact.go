@@ -102,6 +102,7 @@ func (c *Config) Redacted() *Config {
 		}
 		w.URL = redactURLPassword(w.URL)
 	}
+	out.redactNATS()
 	return out
 }
 

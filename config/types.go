@@ -11,6 +11,8 @@ type Config struct {
 	Server     Server      `yaml:"server"`
 	Sinks      []Sink      `yaml:"sinks"`
 	Log        Log         `yaml:"log"`
+	HA         HA          `yaml:"ha"`   // config/nats.go
+	NATS       NATS        `yaml:"nats"` // config/nats.go
 }
 
 // Source configures the PostgreSQL replication source.
@@ -32,6 +34,8 @@ type Source struct {
 	// Reconnect is the backoff between reconnect attempts after the
 	// database goes away; MaxElapsed 0 means retry forever.
 	Reconnect Backoff `yaml:"reconnect"`
+	// NATS is the stream an edge reads (source.type nats).
+	NATS NATSSource `yaml:"nats"`
 }
 
 // Backoff is an exponential backoff schedule with jitter.
@@ -116,7 +120,8 @@ type Sink struct {
 	Project *Project `yaml:"project"`
 
 	Broadcast `yaml:",inline"` // sse, websocket
-	Webhook   `yaml:",inline"` // webhook
+	Webhook   `yaml:",inline"` // webhook; url and tls also nats
+	NATSSink  `yaml:",inline"` // nats (config/nats.go)
 }
 
 // Broadcast holds the settings of the sse and websocket sinks.

@@ -45,6 +45,7 @@ func (c *Config) validate(errs *errorList, needs Needs) {
 	c.validateServer(errs)
 	c.validateSinks(errs, needs&NeedSinks != 0)
 	c.validateLog(errs)
+	c.validateNATS(errs)
 }
 
 // Warnings returns the problems of c that do not stop pgcdc but that the
@@ -72,7 +73,9 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	s := &c.Source
 	switch s.Type {
 	case SourceReplication:
-	case SourceTriggers, SourceListen, SourceNATS:
+	case SourceNATS:
+		required = false // an edge reads the stream, not PostgreSQL
+	case SourceTriggers, SourceListen:
 		errs.add("source.type", "%q is not implemented yet: use %q", s.Type, SourceReplication)
 	default:
 		errs.add("source.type", "unknown source type %s: want %s, %s, %s or %s", quoteValue(s.Type), SourceReplication, SourceTriggers, SourceListen, SourceNATS)

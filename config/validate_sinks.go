@@ -38,11 +38,12 @@ var typeFields = map[string][]string{
 		"write_timeout", "max_message_bytes"},
 	TypeWebhook: {"url", "headers", "timeout", "tls", "secret", "format", "batch",
 		"retry", "dead_letter"},
+	TypeNATS: {"url", "tls", "subject", "stream", "max_inflight", "creds_file", "nkey_file", "user", "password", "token"},
 }
 
 func (c *Config) validateSinks(errs *errorList, required bool) {
 	if len(c.Sinks) == 0 && required {
-		errs.add("sinks", "required: at least one sink (type %s, %s, %s or %s)", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+		errs.add("sinks", "required: at least one sink (type %s, %s, %s, %s or %s)", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook, TypeNATS)
 		return
 	}
 	perType := map[string]int{}
@@ -57,9 +58,9 @@ func (c *Config) validateSinks(errs *errorList, required bool) {
 		_, known := typeFields[k.Type]
 		switch {
 		case k.Type == "":
-			errs.add(path+".type", "required: one of %s, %s, %s, %s", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+			errs.add(path+".type", "required: one of %s, %s, %s, %s, %s", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook, TypeNATS)
 		case !known:
-			errs.add(path+".type", "unknown sink type %s: want one of %s, %s, %s, %s", quoteValue(k.Type), TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
+			errs.add(path+".type", "unknown sink type %s: want one of %s, %s, %s, %s, %s", quoteValue(k.Type), TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook, TypeNATS)
 		}
 
 		switch {
@@ -94,6 +95,8 @@ func (c *Config) validateSinks(errs *errorList, required bool) {
 			validateBroadcast(errs, i, k, perType[k.Type] > 1, paths)
 		case TypeWebhook:
 			validateWebhook(errs, path, &k.Webhook)
+		case TypeNATS:
+			validateNATSSink(errs, path, k)
 		}
 	}
 }
@@ -102,7 +105,7 @@ func (c *Config) validateSinks(errs *errorList, required bool) {
 // sink types, e.g. a url on an sse sink.
 func checkForeignFields(errs *errorList, path string, k *Sink) {
 	own := typeFields[k.Type]
-	for _, part := range []reflect.Value{reflect.ValueOf(k.Broadcast), reflect.ValueOf(k.Webhook)} {
+	for _, part := range []reflect.Value{reflect.ValueOf(k.Broadcast), reflect.ValueOf(k.Webhook), reflect.ValueOf(k.NATSSink)} {
 		for _, f := range fieldsOf(part.Type()) {
 			if !part.FieldByIndex(f.index).IsZero() && !contains(own, f.name) {
 				errs.add(join(path, f.name), "not a field of %s %s sink", article(k.Type), k.Type)
