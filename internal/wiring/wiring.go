@@ -19,6 +19,7 @@ import (
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
+	natssink "github.com/pgcdc/pgcdc/sinks/nats"
 	"github.com/pgcdc/pgcdc/sinks/sse"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
@@ -98,6 +99,8 @@ func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
 	switch sc.Type {
 	case config.TypeStdout:
 		return stdout.New(sc.Name, d.Stdout), nil
+	case config.TypeNATS:
+		return natssink.New(NATSSinkConfig(sc), d.Log, natssink.WithCatalog(d.Catalog))
 	case config.TypeWebhook:
 		wc, err := WebhookConfig(sc)
 		if err != nil {
@@ -250,6 +253,8 @@ func NewSource(cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) (Sourc
 		scfg := SourceConfig(cfg)
 		scfg.StopAt = stopAt
 		return source.New(conn, scfg, log), nil
+	case config.SourceNATS:
+		return EdgeSource(cfg, log, "", 0), nil
 	}
 	return nil, fmt.Errorf("source.type %q is not available in this build", cfg.Source.Type)
 }
