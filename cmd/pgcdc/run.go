@@ -50,10 +50,17 @@ func newRunCmd() *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			limit := tuneMemory(cfg)
+			stopNATS, err := startEmbedded(cfg, log) // cmd/pgcdc/natsembed.go
+			if err != nil {
+				return err
+			}
+			defer stopNATS()
 			ctx, stop := signalContext()
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
-			return runPipeline(ctx, cfg, log, stopAt)
+			return runLeader(ctx, cfg, log, func(ctx context.Context) error { // cmd/pgcdc/ha.go
+				return runPipeline(ctx, cfg, log, stopAt)
+			})
 		},
 	}
 	addNameFlags(cmd)
@@ -113,6 +120,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
+	outs = gateOutputs(ctx, outs) // cmd/pgcdc/ha.go: acks count only under the HA lease
 	server.AddReadyCheck("replication", func() error {
 		if !src.Ready() {
 			return errors.New("replication connection is not streaming")
