@@ -50,7 +50,7 @@ func gateOutputs(ctx context.Context, outs []pipeline.Output) []pipeline.Output 
 	}
 	gated := make([]pipeline.Output, len(outs))
 	for i, o := range outs {
-		gated[i] = pipeline.Output{Sink: &gatedSink{Sink: o.Sink, lease: e, lost: ctx.Done()}, Transform: o.Transform}
+		gated[i] = pipeline.Output{Sink: &gatedSink{Sink: o.Sink, lease: e, lost: e.Lost()}, Transform: o.Transform}
 	}
 	return gated
 }

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,9 @@ type Elector struct {
 
 	validUntil atomic.Int64 // monotonic nanoseconds since start; 0: not leader
 	start      time.Time
+	// lost is closed when the lease of the current Lead is lost.
+	lost     chan struct{}
+	lostOnce sync.Once
 	// paused makes renew skip its writes, as if the process were stopped
 	// (tests).
 	paused atomic.Bool
@@ -98,6 +102,10 @@ func New(cfg Config, log *slog.Logger) *Elector {
 	id := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 	return &Elector{cfg: cfg, log: log.With("component", "ha", "key", cfg.Key), id: id, start: time.Now()}
 }
+
+// Lost is closed when the lease is lost during the current Lead's fn
+// (not when fn's context ends for another reason). Call it from fn.
+func (e *Elector) Lost() <-chan struct{} { return e.lost }
 
 // ID names this replica in the lease's value.
 func (e *Elector) ID() string { return e.id }
@@ -139,6 +147,7 @@ func (e *Elector) Lead(ctx context.Context, fn func(ctx context.Context) error) 
 	if err != nil {
 		return err
 	}
+	e.lost, e.lostOnce = make(chan struct{}), sync.Once{}
 	e.hold(sent)
 	e.log.Info("became the leader", "id", e.id, "revision", rev)
 
@@ -270,6 +279,7 @@ func (e *Elector) renew(ctx context.Context, kv jetstream.KeyValue, rev uint64, 
 	give := func(why string, err error) uint64 {
 		e.validUntil.Store(0)
 		e.log.Error("lost the lease: stopping the source at once", "why", why, "error", err)
+		e.lostOnce.Do(func() { close(e.lost) })
 		lost(ErrLost)
 		return rev
 	}
