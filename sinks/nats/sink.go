@@ -385,6 +385,12 @@ func (w *writer) sync(ctx context.Context) error {
 			return err
 		}
 	}
+	if w.kv != nil && w.s.catalogDirty.Load() {
+		// Edges learn the published tables before the first event.
+		if err := w.putCatalog(ctx); err != nil {
+			return err
+		}
+	}
 	seq, id, err := natsconn.Tail(ctx, w.stream)
 	if err != nil {
 		return err
