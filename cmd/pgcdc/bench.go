@@ -50,8 +50,8 @@ RSS of the drain process (the receiver's CPU is not counted).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case o.sink != "stdout" && o.sink != "webhook":
-				return withCode(exitUsage, fmt.Errorf("--sink is %q, want stdout or webhook", o.sink))
+			case o.sink != "stdout" && o.sink != "webhook" && o.sink != "nats":
+				return withCode(exitUsage, fmt.Errorf("--sink is %q, want stdout, webhook or nats", o.sink))
 			case o.rows < 1 || o.txnRows < 1 || o.repeat < 1:
 				return withCode(exitUsage, fmt.Errorf("--rows, --txn-rows and --repeat must be at least 1"))
 			case o.maxEvents < 1:
@@ -66,7 +66,7 @@ RSS of the drain process (the receiver's CPU is not counted).`,
 	cmd.Flags().IntVar(&o.rows, "rows", 1_000_000, "rows to insert")
 	cmd.Flags().IntVar(&o.txnRows, "txn-rows", 1000, "rows per transaction")
 	cmd.Flags().IntVar(&o.repeat, "repeat", 1, "drain runs of each tool, alternating")
-	cmd.Flags().StringVar(&o.sink, "sink", "stdout", "pgcdc's sink: stdout (to /dev/null) or webhook (a local receiver)")
+	cmd.Flags().StringVar(&o.sink, "sink", "stdout", "pgcdc's sink: stdout (to /dev/null), webhook (a local receiver) or nats (an embedded JetStream server with file storage; also times the stdout sink on the same WAL)")
 	cmd.Flags().IntVar(&o.maxEvents, "max-events", 500, "webhook batch.max_events: events per request")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write pgcdc run's CPU profile of the last repeat here")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
@@ -96,6 +96,9 @@ func runBench(ctx context.Context, out io.Writer, o benchOptions) error {
 CREATE PUBLICATION bench FOR TABLE bench;`
 	for i := range repeat {
 		setup += fmt.Sprintf("SELECT pg_create_logical_replication_slot('pgcdc_%d', 'pgoutput'), pg_create_logical_replication_slot('recv_%d', 'pgoutput');", i, i)
+		if o.sink == "nats" {
+			setup += fmt.Sprintf("SELECT pg_create_logical_replication_slot('stdout_%d', 'pgoutput');", i)
+		}
 	}
 	conn, err := pgx.Connect(ctx, cl.DSN(""))
 	if err != nil {
@@ -146,8 +149,17 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		}
 	}
 
+	var top string               // --sink nats: nats.embedded
+	var stdoutRuns []benchResult // --sink nats: the stdout sink on the same WAL
 	var recv, mine []benchResult
 	for i := range repeat {
+		if o.sink == "nats" {
+			// A fresh embedded server and stream each run (bench_nats.go).
+			if sinkYAML, top, err = benchNATSSink(dir, i); err != nil {
+				return err
+			}
+			label = "pgcdc run (nats sink, embedded)"
+		}
 		r, err := timeChild(exec.CommandContext(ctx, filepath.Join(cl.BinDir(), "pg_recvlogical"),
 			"-d", cl.DSN(""), "--slot", fmt.Sprintf("recv_%d", i), "--start", "--endpos", end, "--no-loop",
 			"-o", "proto_version=1", "-o", "publication_names=bench", "-f", os.DevNull), devnull)
@@ -156,7 +168,7 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		}
 		recv = append(recv, r)
 		cfgPath := filepath.Join(dir, fmt.Sprintf("bench-%d.yaml", i))
-		cfg := fmt.Sprintf("source: {dsn: %q, slot: pgcdc_%d, publication: bench}\nsinks: [%s]\nserver: {listen: \"127.0.0.1:0\"}\nlog: {level: warn}\n", cl.DSN(""), i, sinkYAML)
+		cfg := fmt.Sprintf("source: {dsn: %q, slot: pgcdc_%d, publication: bench}\nsinks: [%s]\nserver: {listen: \"127.0.0.1:0\"}\nlog: {level: warn}\n%s", cl.DSN(""), i, sinkYAML, top)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
 		}
@@ -169,6 +181,17 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 			return fmt.Errorf("pgcdc run: %w", err)
 		}
 		mine = append(mine, r)
+		if o.sink == "nats" {
+			if err := benchNATSCheck(ctx, dir, i, rows); err != nil {
+				return err
+			}
+			so, err := benchStdoutRun(ctx, self, dir, cl.DSN(""), i, end, devnull)
+			if err != nil {
+				return err
+			}
+			stdoutRuns = append(stdoutRuns, so)
+			fmt.Fprintf(out, "run %d: pgcdc stdout sink %.2fs\n", i+1, so.wall.Seconds())
+		}
 		var delivered string
 		if hook != nil {
 			reqs, events, bad := hook.take()
@@ -194,6 +217,12 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", "pg_recvlogical -P pgoutput", rb.wall.Seconds(), rr, rb.cpu.Seconds()*1e6/float64(rows), float64(rb.maxRSSKiB)/1024)
 	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", label, mb.wall.Seconds(), mr, mb.cpu.Seconds()*1e6/float64(rows), float64(mb.maxRSSKiB)/1024)
 	fmt.Fprintf(&b, "  ratio pgcdc / pg_recvlogical (rows/s): %.2f\n", mr/rr)
+	if len(stdoutRuns) > 0 {
+		sb := best(stdoutRuns)
+		sr := float64(rows) / sb.wall.Seconds()
+		fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", "pgcdc run (stdout sink)", sb.wall.Seconds(), sr, sb.cpu.Seconds()*1e6/float64(rows), float64(sb.maxRSSKiB)/1024)
+		fmt.Fprintf(&b, "  ratio nats sink / stdout sink (rows/s): %.2f\n", mr/sr)
+	}
 	fmt.Fprint(out, b.String())
 	return nil
 }

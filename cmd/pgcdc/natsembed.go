@@ -2,10 +2,16 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/natsembed"
 )
+
+// embeddedMemory is what the soft memory limit grows by for an embedded
+// JetStream server.
+const embeddedMemory = 256 << 20
 
 // startEmbedded starts the JetStream server of nats.embedded, if
 // configured, and returns the function that stops it (after everything
@@ -18,6 +24,12 @@ func startEmbedded(cfg *config.Config, log *slog.Logger) (stop func(), err error
 	srv, err := natsembed.Start(natsembed.Options{DataDir: e.DataDir, Listen: e.Listen, Log: log})
 	if err != nil {
 		return nil, err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The server's memory (its caches, the duplicate window's ids)
+		// is not in pgcdc's budgets: give the soft limit room for it, or
+		// the collector runs without end.
+		debug.SetMemoryLimit(debug.SetMemoryLimit(-1) + embeddedMemory)
 	}
 	log.Info("embedded nats server running", "component", "nats-server", "url", srv.URL(), "data_dir", e.DataDir)
 	return srv.Shutdown, nil

@@ -35,9 +35,15 @@ type Stream struct {
 	Replicas int           // 0: 1
 	MaxAge   time.Duration // 0: unlimited
 	MaxBytes int64         // 0: unlimited
-	// Duplicates is JetStream's duplicate window (0: the server's, 2m).
+	// Duplicates is JetStream's duplicate window (0: DefaultDuplicates).
 	Duplicates time.Duration
 }
+
+// DefaultDuplicates is the duplicate window of a stream the sink creates.
+// JetStream keeps every message id of the window in memory (at 100,000
+// events/s its default 2m is 12 million ids); the writer does not need a
+// long one, since it skips what the stream's tail shows is stored.
+const DefaultDuplicates = 10 * time.Second
 
 // DefaultSubject is the subject template the config uses by default.
 const DefaultSubject = natsconn.DefaultSubject

@@ -277,7 +277,6 @@ func (w *writer) message(e *pipeline.Event) *nats.Msg {
 	id := e.ID()
 	h := nats.Header{
 		jetstream.MsgIDHeader:           {id},
-		jetstream.ExpectedStreamHeader:  {w.s.cfg.Stream.Name},
 		jetstream.ExpectedLastSeqHeader: {strconv.FormatUint(w.seq, 10)},
 		natsconn.HeaderCommitTime:       {e.CommitTime.UTC().Format(time.RFC3339Nano)},
 		natsconn.HeaderEpoch:            {w.epoch},
@@ -421,7 +420,7 @@ func (w *writer) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 		Name: sc.Name, Subjects: []string{w.s.subject.Filter()},
 		Storage: jetstream.FileStorage, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld,
 		Replicas: max(1, sc.Replicas), MaxAge: sc.MaxAge, MaxBytes: orUnlimited(sc.MaxBytes), MaxMsgs: -1,
-		Duplicates: sc.Duplicates, AllowDirect: true,
+		Duplicates: orDefault(sc.Duplicates, DefaultDuplicates), AllowDirect: true,
 		Metadata: map[string]string{natsconn.MetadataEpoch: hex.EncodeToString(epoch)},
 	}
 	st, err = w.js.CreateStream(ctx, cfg)
@@ -433,6 +432,13 @@ func (w *writer) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 	}
 	w.s.log.Info("created nats stream", "subjects", cfg.Subjects, "replicas", cfg.Replicas)
 	return st, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func orUnlimited(n int64) int64 {
