@@ -47,4 +47,3 @@ const DefaultDuplicates = 10 * time.Second
 
 // DefaultSubject is the subject template the config uses by default.
 const DefaultSubject = natsconn.DefaultSubject
-
