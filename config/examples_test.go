@@ -17,6 +17,8 @@ var exampleEnv = map[string]string{
 	"DATABASE_URL":   "postgres://pgcdc:example@localhost:5432/app",
 	"WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	"JWT_SECRET":     "example-jwt-secret",
+	"NATS_URL":       "nats://nats-1:4222,nats://nats-2:4222",
+	"WEBHOOK_URL":    "http://receiver:9000/hooks",
 }
 
 // requiredVar finds ${VAR} without a default; "$${" is an escape.
