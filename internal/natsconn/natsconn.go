@@ -51,6 +51,9 @@ func Connect(o Options, log *slog.Logger) (*nats.Conn, error) {
 	if strings.TrimSpace(o.URL) == "" {
 		return nil, errors.New("nats: url is required (e.g. nats://127.0.0.1:4222)")
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.MaxReconnects(-1),
