@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -44,11 +44,14 @@ var errStopAt = errors.New("reached the stop position")
 // Source reads a PostgreSQL logical replication slot with pgoutput and
 // writes committed transactions, in commit order, as batches of events.
 //
-// One goroutine (the one calling Run) owns the replication connection: it
-// reads, decodes, writes batches (blocking under backpressure), and sends
-// standby status updates. Acknowledgements reach it only as
-// Progress.Confirmed; it never confirms a position past a transaction that
-// is not fully acknowledged, and never past what it has received.
+// Run owns the replication connection through two goroutines, one per
+// direction (see stream): the reader receives, decodes and writes batches
+// (blocking under backpressure); the reporter alone writes to the
+// connection, sending the standby status updates that decideStatus
+// decides, so they keep flowing while the reader waits. Acknowledgements
+// reach the source only as Progress.Confirmed; it never confirms a
+// position past a transaction that is not fully acknowledged, and never
+// past what it has received.
 type Source struct {
 	conn *Connector
 	cfg  Config
@@ -60,6 +63,8 @@ type Source struct {
 	startLSN  pipeline.LSN
 	connected atomic.Bool
 	confirmed atomic.Uint64 // last position sent to the server, for metrics
+	// jitter spreads reconnect delays (nil: math/rand/v2); tests fix it.
+	jitter func() float64
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -203,7 +208,9 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 		}
 	}()
 	var emitted pipeline.LSN // end of the last transaction written whole
-	delay := s.cfg.ReconnectInitial
+	sched := backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax,
+		MaxElapsed: s.cfg.ReconnectMaxElapsed, Jitter: s.jitter}
+	failures := 0 // since the last session that streamed
 	var failingSince time.Time
 	for {
 		streamed, err := s.session(ctx, w, p, &emitted)
@@ -214,25 +221,25 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			return err
 		}
 		if streamed {
-			delay, failingSince = s.cfg.ReconnectInitial, time.Time{}
+			failures, failingSince = 0, time.Time{}
 		}
 		if failingSince.IsZero() {
 			failingSince = time.Now()
 		}
-		if s.cfg.ReconnectMaxElapsed > 0 && time.Since(failingSince) > s.cfg.ReconnectMaxElapsed {
+		failures++
+		wait := sched.Delay(failures)
+		if !sched.Allows(time.Since(failingSince) + wait) {
 			return fmt.Errorf("replication connection lost for more than %s (source.reconnect.max_elapsed): %w", s.cfg.ReconnectMaxElapsed, err)
 		}
 		metricReconnects.Inc()
-		wait := delay/2 + rand.N(delay/2+1)
 		s.log.Warn("replication connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			p.Drain(context.Background())
 			return nil
-		case <-time.After(wait):
-		}
-		if delay *= 2; delay > s.cfg.ReconnectMax {
-			delay = s.cfg.ReconnectMax
+		case <-t.C:
 		}
 	}
 }
