@@ -10,13 +10,15 @@
 //	         or 2 on PostgreSQL 14+, never streaming or two_phase)
 //	         reader:   XLogData → pgoutput message → decoder → Batch → Writer
 //	                   keepalive → remember the server's WAL end, wake the reporter
-//	         reporter: every 100 ms, when progress advanced, at least every
-//	                   status_interval, and at once on request → standby status
+//	         reporter: every 100 ms and at once on request → decideStatus
+//	                   → standby status (when progress advanced, at least
+//	                   every status_interval, and when the server asks)
 //
 // The reader is the only goroutine that reads the connection and the
 // reporter the only one that writes to it, so status updates keep flowing
 // while the pipeline makes the reader wait (a slow sink never lets the
-// server's wal_sender_timeout fire).
+// server's wal_sender_timeout fire). What is reported and when is one pure
+// function, decideStatus (status.go), tested by table.
 //
 // # What is confirmed
 //
@@ -27,7 +29,8 @@
 // position (all three set explicitly). When nothing is in flight and no
 // transaction is open, it reports the server's WAL end from the last
 // keepalive instead, so an idle or fully filtered slot holds no WAL. It
-// never reports less than the position it started from.
+// never reports less than the position it started from, nor less than it
+// already reported.
 //
 // # Reconnects
 //

@@ -18,11 +18,14 @@ import (
 // stream is one streaming session. Two goroutines share the connection,
 // each in one direction: the reader receives and decodes messages and
 // writes batches into the pipeline (blocking under backpressure); the
-// reporter is the only one that writes to the connection, sending standby
-// status updates on a timer, when progress advanced, and at once when the
-// server asks. Keeping status updates off the reader means they continue
-// while the pipeline makes the reader wait, so the server's
-// wal_sender_timeout never fires because a sink is slow.
+// reporter is the only one that writes to the connection, sending the
+// standby status updates that decideStatus decides (checked every tick and
+// at once when the server asks). Keeping status updates off the reader
+// means they continue while the pipeline makes the reader wait, so the
+// server's wal_sender_timeout never fires because a sink is slow. pgconn's
+// read and write paths are independent buffers, so one reader and one
+// writer may use them at once; nothing else touches the connection while
+// the session runs.
 type stream struct {
 	s     *Source
 	conn  *pgconn.PgConn
@@ -38,6 +41,7 @@ type stream struct {
 	commits   commitLog     // recent commit times, for the lag in seconds
 
 	// Owned by the reporter.
+	send     func(pos pipeline.LSN, now time.Time) error // one standby status update
 	sent     pipeline.LSN
 	lastSend time.Time
 }
@@ -45,6 +49,7 @@ type stream struct {
 func newStream(s *Source, conn *pgconn.PgConn, p pipeline.Progress, floor pipeline.LSN) *stream {
 	st := &stream{s: s, conn: conn, p: p, floor: floor, sent: floor, kick: make(chan struct{}, 1),
 		dec: newDecoder(s.types, s.cfg.BatchEvents)}
+	st.send = func(pos pipeline.LSN, now time.Time) error { return sendStandbyStatus(conn, pos, now) }
 	st.dec.onRel = s.cat.fromRelation
 	st.dec.primaryKey = s.primaryKey
 	return st
@@ -73,21 +78,15 @@ func (st *stream) run(ctx context.Context, w pipeline.Writer, emitted *pipeline.
 	return err
 }
 
-// position is what may be confirmed now.
-func (st *stream) position() pipeline.LSN {
-	pos := max(st.floor, st.p.Confirmed())
-	if !st.inTxn.Load() && st.p.Idle() {
-		pos = max(pos, pipeline.LSN(st.walEnd.Load()))
-	}
-	return pos
-}
-
-// tick is how often the reporter checks for progress.
+// tick is how often the reporter checks for progress: confirmations reach
+// the server at most this long after the pipeline made them.
 const tick = 100 * time.Millisecond
 
 // report sends standby status updates until stop is closed, then sends a
 // final one. It returns the error of that final update, or of the first
-// failed one (the reader will see the broken connection too).
+// failed one (the reader will see the broken connection too). What to send
+// and when is decideStatus's; report only gathers its inputs on each tick
+// and each request of the server.
 func (st *stream) report(stop <-chan struct{}) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -107,27 +106,37 @@ func (st *stream) report(stop <-chan struct{}) error {
 	}
 }
 
-func (st *stream) sendStatus(force bool) error {
-	pos := st.position()
-	now := time.Now()
-	if !force && pos == st.sent && now.Sub(st.lastSend) < st.s.cfg.StatusInterval {
+// sendStatus asks decideStatus and sends what it decides. reply is set
+// when the server asked for an answer or the session ends.
+func (st *stream) sendStatus(reply bool) error {
+	// WALEnd first, then Idle: see statusInput.WALEnd.
+	walEnd := pipeline.LSN(st.walEnd.Load())
+	in := statusInput{Floor: st.floor, Confirmed: st.p.Confirmed(), WALEnd: walEnd,
+		InTxn: st.inTxn.Load(), Idle: st.p.Idle(),
+		Sent: st.sent, SentAt: st.lastSend, Now: time.Now(), Interval: st.s.cfg.StatusInterval, Reply: reply}
+	pos, send := decideStatus(in)
+	if !send {
 		return nil
 	}
-	// Write, flush and apply are all set explicitly: left at zero,
-	// pglogrepl would fill them with the write position.
-	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), st.conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
-		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
-	if err != nil {
+	if err := st.send(pos, in.Now); err != nil {
 		return fmt.Errorf("send standby status: %w", err)
 	}
 	if pos != st.sent {
 		st.s.log.Debug("confirmed", "lsn", pos)
 	}
-	st.sent, st.lastSend = pos, now
+	st.sent, st.lastSend = pos, in.Now
 	st.s.confirmed.Store(uint64(pos))
-	st.observe(pos, now)
+	st.observe(pos, in.Now)
 	return nil
+}
+
+// sendStandbyStatus reports pos as written, flushed and applied: all three
+// set explicitly, since pglogrepl would fill zeros with the write
+// position.
+func sendStandbyStatus(conn *pgconn.PgConn, pos pipeline.LSN, now time.Time) error {
+	return pglogrepl.SendStandbyStatusUpdate(context.Background(), conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
+		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
 }
 
 // observe updates the lag metrics after reporting pos.
