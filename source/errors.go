@@ -35,6 +35,20 @@ func IsFatal(err error) bool {
 	return errors.As(err, &f)
 }
 
+// lookupError is a catalog query of the decoder (a type, a primary key)
+// that failed because the database could not be asked. Retrying may fix
+// it, so the session ends and Run reconnects; the Relation message comes
+// again in the new session.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string { return e.err.Error() }
+func (e *lookupError) Unwrap() error { return e.err }
+
+func isLookup(err error) bool {
+	var l *lookupError
+	return errors.As(err, &l)
+}
+
 // describeConnectError turns a connection failure into one line that names
 // the problem and the fix. It never includes the password: pgconn's errors
 // name only the user, database and address.

@@ -63,6 +63,7 @@ type Source struct {
 	startLSN  pipeline.LSN
 	connected atomic.Bool
 	confirmed atomic.Uint64 // last position sent to the server, for metrics
+	walEnd    atomic.Uint64 // the server's WAL end, as last heard
 	// jitter spreads reconnect delays (nil: math/rand/v2); tests fix it.
 	jitter func() float64
 }
@@ -85,6 +86,7 @@ func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
 	}
 	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog()}
 	s.types = newTypeRegistry(s.lookupType)
+	s.cat.reload = s.reloadCatalog
 	return s
 }
 
@@ -97,6 +99,13 @@ func (s *Source) Ready() bool { return s.connected.Load() }
 
 // ConfirmedLSN is the last position reported to the server.
 func (s *Source) ConfirmedLSN() pipeline.LSN { return pipeline.LSN(s.confirmed.Load()) }
+
+// WALEnd is the server's current WAL end as far as pgcdc knows it: read
+// with pg_current_wal_lsn() by Prepare, then kept current from the
+// server's keepalives and data messages (within a session it only grows;
+// a new session may find a server whose WAL is elsewhere, and WALEnd then
+// follows that server). Zero before Prepare. Safe for concurrent use.
+func (s *Source) WALEnd() pipeline.LSN { return pipeline.LSN(s.walEnd.Load()) }
 
 // Prepare connects, checks what run needs (wal_level, REPLICATION, slot,
 // publication), creates the slot and publication when configured to, and
@@ -134,48 +143,33 @@ func (s *Source) Prepare(ctx context.Context) error {
 			return &FatalError{fmt.Errorf("%s: fix: %s", f.Detail, f.Fix)}
 		}
 	}
-	var confirmed string
-	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed); err != nil {
+	var confirmed, walEnd string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0'),
+  coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END)::text, '0/0')
+FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed, &walEnd); err != nil {
 		return fmt.Errorf("read confirmed position of slot %q: %w", s.cfg.Slot, err)
 	}
 	if s.startLSN, err = pipeline.ParseLSN(confirmed); err != nil {
 		return err
 	}
-	if err := s.cat.load(ctx, conn, s.cfg.Publication, s.types); err != nil {
+	end, err := pipeline.ParseLSN(walEnd)
+	if err != nil {
 		return err
 	}
+	s.walEnd.Store(uint64(end))
+	tables, keys, err := loadPublished(ctx, conn, s.cfg.Publication, s.types)
+	if err != nil {
+		return err
+	}
+	s.cat.replace(tables, keys)
 	s.log.Info("source ready", "publication", s.cfg.Publication, "tables", len(s.cat.Tables()), "lsn", s.startLSN)
 	return nil
 }
 
-// lookupType asks pg_type about a type, reconnecting the SQL connection if
-// it was lost.
-func (s *Source) lookupType(ctx context.Context, oid uint32) (typeInfo, error) {
-	var info typeInfo
-	var typtype, category, delim string
-	for attempt := 0; ; attempt++ {
-		if s.sql == nil || s.sql.IsClosed() {
-			c, err := s.conn.SQL(ctx)
-			if err != nil {
-				return info, err
-			}
-			s.sql = c
-		}
-		err := s.sql.QueryRow(ctx, typeQuery, oid).Scan(&typtype, &category, &info.baseType, &info.elemType, &delim, &info.name)
-		if err == nil {
-			break
-		}
-		if attempt > 0 || !s.sql.IsClosed() {
-			return info, err
-		}
-	}
-	info.typtype, info.category = first(typtype), first(category)
-	info.delim = first(delim)
-	return info, nil
-}
-
-// primaryKey returns the primary key columns of the table with OID relID.
-func (s *Source) primaryKey(ctx context.Context, relID uint32) ([]string, error) {
+// sqlConn returns the SQL connection of the reader, reconnecting if it
+// was lost. Only Prepare and then the goroutine that reads the stream use
+// it.
+func (s *Source) sqlConn(ctx context.Context) (*pgx.Conn, error) {
 	if s.sql == nil || s.sql.IsClosed() {
 		c, err := s.conn.SQL(ctx)
 		if err != nil {
@@ -183,13 +177,70 @@ func (s *Source) primaryKey(ctx context.Context, relID uint32) ([]string, error)
 		}
 		s.sql = c
 	}
-	rows, err := s.sql.Query(ctx, `SELECT a.attname FROM pg_index i
+	return s.sql, nil
+}
+
+// lookupType asks pg_type about a type on the reader's SQL connection,
+// reconnecting once if it was lost.
+func (s *Source) lookupType(ctx context.Context, oid uint32) (typeInfo, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := s.sqlConn(ctx)
+		if err != nil {
+			return typeInfo{}, err
+		}
+		info, err := lookupTypeOn(ctx, conn, oid)
+		if err == nil || attempt > 0 || !conn.IsClosed() {
+			return info, err
+		}
+	}
+}
+
+// lookupTypeOn asks pg_type about a type; pgx.ErrNoRows when there is no
+// such type (any more).
+func lookupTypeOn(ctx context.Context, conn *pgx.Conn, oid uint32) (typeInfo, error) {
+	var info typeInfo
+	var typtype, category, delim string
+	if err := conn.QueryRow(ctx, typeQuery, oid).Scan(&typtype, &category, &info.baseType, &info.elemType, &delim, &info.name); err != nil {
+		return info, err
+	}
+	info.typtype, info.category = first(typtype), first(category)
+	info.delim = first(delim)
+	return info, nil
+}
+
+// primaryKey returns the primary key columns of the table with OID relID:
+// from the database, else (the table was dropped before its changes were
+// read) from the catalog as loaded by Prepare or the last Refresh. Empty
+// when neither knows one.
+func (s *Source) primaryKey(ctx context.Context, relID uint32) ([]string, error) {
+	conn, err := s.sqlConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, `SELECT a.attname FROM pg_index i
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 WHERE i.indrelid = $1 AND i.indisprimary`, relID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	pk, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(pk) > 0 {
+		return pk, err
+	}
+	pk, _ = s.cat.primaryKey(relID)
+	return pk, nil
+}
+
+// reloadCatalog reads the publication's tables for Catalog().Refresh, on
+// a connection of its own: the reader's belongs to the reader.
+func (s *Source) reloadCatalog(ctx context.Context) (map[string]pipeline.TableInfo, map[uint32][]string, error) {
+	conn, err := s.conn.SQL(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	types := newTypeRegistry(func(ctx context.Context, oid uint32) (typeInfo, error) { return lookupTypeOn(ctx, conn, oid) })
+	return loadPublished(ctx, conn, s.cfg.Publication, types)
 }
 
 func first(s string) byte {

@@ -204,7 +204,7 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
 		end := pipeline.LSN(ka.ServerWALEnd)
-		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(end)))
+		st.serverWALEnd(end)
 		if !st.dec.inTxn {
 			st.walEnd.Store(max(st.walEnd.Load(), uint64(end)))
 			if stop := st.s.cfg.StopAt; stop != 0 && end >= stop {
@@ -222,32 +222,61 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		if err != nil {
 			return fmt.Errorf("parse XLogData: %w", err)
 		}
-		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(x.ServerWALEnd)))
+		st.serverWALEnd(pipeline.LSN(x.ServerWALEnd))
 		// Streaming of in-progress transactions is never requested, so
 		// protocol 2 messages have exactly the protocol 1 layout.
-		b, err := st.dec.handleData(ctx, x.WALData)
+		batches, err := st.dec.handleData(ctx, x.WALData)
 		st.inTxn.Store(st.dec.inTxn)
 		if err != nil {
-			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}
+			err = fmt.Errorf("decode pgoutput message %s: %w", st.where(pipeline.LSN(x.WALStart), *emitted), err)
+			if isLookup(err) {
+				return err // the database could not be asked: reconnect and retry
+			}
+			return &FatalError{err}
 		}
-		if b == nil {
-			return nil
-		}
-		if b.End != 0 {
-			st.commits.add(b.End, st.dec.lastCommitTime)
-		}
-		if err := w.Write(ctx, b); err != nil {
-			return err
-		}
-		if b.End != 0 {
-			*emitted = b.End
-			metricTxns.Inc()
-			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
-				return errStopAt
+		for _, b := range batches {
+			if b.End != 0 {
+				st.commits.add(b.End, st.dec.lastCommitTime)
+			}
+			if err := w.Write(ctx, b); err != nil {
+				return err
+			}
+			if b.End != 0 {
+				*emitted = b.End
+				metricTxns.Inc()
+				if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
+					return errStopAt
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// serverWALEnd records the server's WAL end from one of its messages: the
+// most it said in this session (a new session may talk to a server whose
+// WAL is elsewhere, e.g. restored from a backup).
+func (st *stream) serverWALEnd(end pipeline.LSN) {
+	if end > pipeline.LSN(st.serverEnd.Load()) {
+		st.serverEnd.Store(uint64(end))
+		st.s.walEnd.Store(uint64(end))
+	}
+}
+
+// where names the position of a message for an error. pgoutput sends some
+// messages (a Relation message before a transaction's first change) with
+// no WAL position, so the transaction is named instead.
+func (st *stream) where(walStart, emitted pipeline.LSN) string {
+	switch {
+	case st.dec.inTxn && walStart != 0:
+		return fmt.Sprintf("at %s in transaction %d (commit %s)", walStart, st.dec.xid, st.dec.commitLSN)
+	case st.dec.inTxn:
+		return fmt.Sprintf("in transaction %d (commit %s)", st.dec.xid, st.dec.commitLSN)
+	case walStart != 0:
+		return "at " + walStart.String()
+	default:
+		return "after " + emitted.String()
+	}
 }
 
 // commitLog is a small ring of (end position, commit time) of recent
