@@ -39,6 +39,7 @@ const (
 	DefaultReconnectInitial    = 500 * time.Millisecond
 	DefaultReconnectMax        = 30 * time.Second
 	DefaultReconnectMaxElapsed = time.Duration(0) // 0: retry forever
+	DefaultRetainedWALWarn     = int64(1 << 30)   // 1 GiB
 
 	DefaultBatchEvents      = 1024
 	DefaultSinkQueue        = 64
@@ -89,6 +90,7 @@ func (c *Config) SetDefaults() {
 	setDuration(&s.Reconnect.Initial, DefaultReconnectInitial)
 	setDuration(&s.Reconnect.Max, DefaultReconnectMax)
 	setDuration(&s.Reconnect.MaxElapsed, DefaultReconnectMaxElapsed)
+	setInt64(&s.RetainedWALWarn, DefaultRetainedWALWarn)
 
 	p := &c.Pipeline
 	setInt(&p.BatchEvents, DefaultBatchEvents)

@@ -29,6 +29,9 @@ type Source struct {
 	// Reconnect is the backoff between reconnect attempts after the
 	// database goes away; MaxElapsed 0 means retry forever.
 	Reconnect Backoff `yaml:"reconnect"`
+	// RetainedWALWarn is how much WAL (bytes) the slot may hold back
+	// before pgcdc warns.
+	RetainedWALWarn int64 `yaml:"retained_wal_warn"`
 }
 
 // Backoff is an exponential backoff schedule with jitter.

@@ -60,6 +60,7 @@ func (c *Config) validateSource(errs *errorList) {
 	}
 	positive(errs, "source.status_interval", s.StatusInterval)
 	validateBackoff(errs, "source.reconnect", s.Reconnect)
+	atLeast(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1)
 }
 
 // validateIdent checks a slot or publication name.

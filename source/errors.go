@@ -20,6 +20,11 @@ var (
 	ErrWALLevel = errors.New("wal_level is not logical")
 	// ErrNoReplication: the role lacks the REPLICATION attribute.
 	ErrNoReplication = errors.New("role lacks the REPLICATION attribute")
+	// ErrSlotLost: the server invalidated the slot (wal_status lost); the
+	// changes it held are gone.
+	ErrSlotLost = errors.New("replication slot was invalidated")
+	// ErrServerVersion: PostgreSQL is older than MinServerVersion.
+	ErrServerVersion = errors.New("PostgreSQL is too old")
 )
 
 // FatalError is an error that retrying will not fix (bad password, missing

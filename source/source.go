@@ -36,6 +36,13 @@ type Config struct {
 	// position was received (like pg_recvlogical --endpos): it drains,
 	// confirms and returns nil.
 	StopAt pipeline.LSN
+	// ConfigPath is the config file the process runs with, for the
+	// commands that fixes suggest (pgcdc slot create -c <path>); empty
+	// suggests pipeline.yaml.
+	ConfigPath string
+	// RetainedWALWarn is how much WAL the slot may hold back before the
+	// source warns (source.retained_wal_warn, in bytes); 0 never warns.
+	RetainedWALWarn int64
 }
 
 // errStopAt ends a session that reached Config.StopAt.
@@ -66,6 +73,11 @@ type Source struct {
 	walEnd    atomic.Uint64 // the server's WAL end, as last heard
 	// jitter spreads reconnect delays (nil: math/rand/v2); tests fix it.
 	jitter func() float64
+	// created is what Prepare created, for DropCreated.
+	created struct{ slot, publication bool }
+	// streamed is set once a session started streaming: from then on the
+	// slot holds a position that matters and DropCreated keeps it.
+	streamed atomic.Bool
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -107,41 +119,59 @@ func (s *Source) ConfirmedLSN() pipeline.LSN { return pipeline.LSN(s.confirmed.L
 // follows that server). Zero before Prepare. Safe for concurrent use.
 func (s *Source) WALEnd() pipeline.LSN { return pipeline.LSN(s.walEnd.Load()) }
 
-// Prepare connects, checks what run needs (wal_level, REPLICATION, slot,
-// publication), creates the slot and publication when configured to, and
-// loads the catalog. Its errors name the problem and the fix.
-func (s *Source) Prepare(ctx context.Context) error {
+// Prepare connects, checks what run needs (Preflight), creates the slot
+// and publication when configured to, and loads the catalog. Its errors
+// name the problem and the fix. When it fails it drops again what it
+// created; after it succeeded, DropCreated does.
+func (s *Source) Prepare(ctx context.Context) (err error) {
 	conn, err := s.conn.SQL(ctx)
 	if err != nil {
 		return err
 	}
 	s.sql = conn
-	findings, err := Preflight(ctx, conn, s.cfg.Slot, s.cfg.Publication)
+	defer func() {
+		if err != nil {
+			if derr := s.DropCreated(context.WithoutCancel(ctx)); derr != nil {
+				err = fmt.Errorf("%w (and %v)", err, derr)
+			}
+		}
+	}()
+	findings, err := Preflight(ctx, conn, s.cfg)
 	if err != nil {
 		return err
 	}
+	var slotMissing, pubMissing bool
 	for _, f := range findings {
-		if f.Severity != SevError {
-			if f.Severity == SevWarn {
-				s.log.Warn("preflight: "+f.Detail, "check", f.Check, "fix", f.Fix)
-			}
-			continue
-		}
 		switch {
-		case s.cfg.Create && errors.Is(f.Err, ErrSlotMissing):
-			if _, err := CreateSlot(ctx, conn, s.cfg.Slot); err != nil {
-				return &FatalError{err}
-			}
-			s.log.Info("created replication slot")
-		case s.cfg.Create && errors.Is(f.Err, ErrPublicationMissing):
-			_, stmt, err := CreatePublication(ctx, conn, s.cfg.Publication, s.cfg.Tables)
-			if err != nil {
-				return &FatalError{err}
-			}
-			s.log.Info("created publication", "publication", s.cfg.Publication, "sql", stmt)
-		default:
+		case errors.Is(f.Err, ErrSlotMissing) && s.cfg.Create:
+			slotMissing = true
+		case errors.Is(f.Err, ErrPublicationMissing) && s.cfg.Create && f.Severity != SevError:
+			pubMissing = true
+		case f.Severity == SevError:
 			return &FatalError{fmt.Errorf("%s: fix: %s", f.Detail, f.Fix)}
+		case f.Severity == SevWarn:
+			s.log.Warn("preflight: "+f.Detail, "check", f.Check, "fix", f.Fix)
 		}
+	}
+	// The publication first: a slot created before it would decode the
+	// changes in between without it, and fail on them.
+	if pubMissing {
+		plan, err := CreatePublication(ctx, conn, s.cfg.Publication, s.cfg.Tables)
+		if err != nil {
+			return &FatalError{fmt.Errorf("%w: or have a role that may run it: %s", err, s.cfg.Command("publication create --print-sql"))}
+		}
+		s.created.publication = true
+		s.log.Info("created publication", "publication", s.cfg.Publication, "sql", strings.Join(plan.Statements, "; "))
+		if plan.ByName {
+			s.log.Warn("the publication lists the tables that exist now: run `" + s.cfg.Command("publication create") + "` again after creating a table")
+		}
+	}
+	if slotMissing {
+		if _, err := CreateSlot(ctx, conn, s.cfg.Slot); err != nil {
+			return &FatalError{err}
+		}
+		s.created.slot = true
+		s.log.Info("created replication slot")
 	}
 	var confirmed, walEnd string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0'),
@@ -178,6 +208,41 @@ func (s *Source) sqlConn(ctx context.Context) (*pgx.Conn, error) {
 		s.sql = c
 	}
 	return s.sql, nil
+}
+
+// DropCreated drops the slot and publication that Prepare created, for a
+// run that fails before streaming started: without it, a failed first run
+// with source.create: true leaves an inactive slot that retains WAL
+// forever. Once streaming started it does nothing: the slot then holds
+// the position of changes not yet delivered, and dropping it would lose
+// them. Call it after Run returned (or instead of Run). It is idempotent.
+func (s *Source) DropCreated(ctx context.Context) error {
+	if s.streamed.Load() || !(s.created.slot || s.created.publication) {
+		return nil
+	}
+	conn, err := s.conn.SQL(ctx)
+	if err != nil {
+		return fmt.Errorf("drop what this run created: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var errs []error
+	if s.created.slot {
+		if _, err := DropSlot(ctx, conn, s.cfg.Slot); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.created.slot = false
+			s.log.Info("dropped the replication slot this run created, as it never streamed")
+		}
+	}
+	if s.created.publication {
+		if _, err := DropPublication(ctx, conn, s.cfg.Publication); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.created.publication = false
+			s.log.Info("dropped the publication this run created, as it never streamed", "publication", s.cfg.Publication)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // lookupType asks pg_type about a type on the reader's SQL connection,
@@ -309,15 +374,17 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	proto := "1"
-	if serverMajor(conn) >= 14 {
-		proto = "2" // streaming stays off: only committed transactions arrive
+	major := serverMajor(conn)
+	if major < MinServerVersion {
+		return false, &FatalError{fmt.Errorf("%w: PostgreSQL %d: pgcdc needs %d or newer (pgoutput's messages option)", ErrServerVersion, major, MinServerVersion)}
 	}
+	proto := "2" // PostgreSQL 14+; streaming stays off: only committed transactions arrive
 	start := max(s.startLSN, p.Confirmed(), *emitted)
 	args := []string{"proto_version '" + proto + "'", "publication_names " + quoteLiteral(s.cfg.Publication), "messages 'true'"}
 	if err := pglogrepl.StartReplication(ctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args}); err != nil {
 		return false, s.classify(err)
 	}
+	s.streamed.Store(true)
 	s.connected.Store(true)
 	metricConnected.Set(1)
 	s.log.Info("streaming", "lsn", start, "proto_version", proto)
@@ -338,20 +405,27 @@ func serverMajor(conn *pgconn.PgConn) int {
 	return n
 }
 
-// classify marks errors that retrying will not fix.
+// classify marks errors that retrying will not fix, with their fix.
 func (s *Source) classify(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "42704": // undefined object: the slot, or the publication
 			if strings.Contains(pgErr.Message, "publication") {
-				return &FatalError{fmt.Errorf("%w: %s: run `pgcdc publication create -c pipeline.yaml` or set source.create: true", ErrPublicationMissing, pgErr.Message)}
+				return &FatalError{fmt.Errorf("%w: %s: run `%s` or set source.create: true", ErrPublicationMissing, pgErr.Message, s.cfg.Command("publication create"))}
 			}
-			return &FatalError{fmt.Errorf("%w: %s: run `pgcdc slot create -c pipeline.yaml` or set source.create: true", ErrSlotMissing, pgErr.Message)}
-		case "55000":
-			return &FatalError{fmt.Errorf("%s: check wal_level = logical and the slot", pgErr.Message)}
+			return &FatalError{fmt.Errorf("%w: %s: run `%s` or set source.create: true", ErrSlotMissing, pgErr.Message, s.cfg.Command("slot create"))}
+		case "55000": // object not in prerequisite state
+			if strings.Contains(pgErr.Detail, "invalidated") || strings.Contains(pgErr.Message, "can no longer get changes") {
+				return &FatalError{fmt.Errorf("%w: replication slot %q can no longer be read (%s): %s", ErrSlotLost, s.cfg.Slot, pgErr.Detail, s.cfg.slotLostFix())}
+			}
+			if strings.Contains(pgErr.Message, "wal_level") {
+				return &FatalError{fmt.Errorf("%w: %s: set wal_level = logical and restart PostgreSQL", ErrWALLevel, pgErr.Message)}
+			}
+			return &FatalError{fmt.Errorf("replication slot %q: %s: check it with `%s`", s.cfg.Slot, pgErr.Message, s.cfg.Command("check"))}
 		case "42501", "28000":
-			return &FatalError{fmt.Errorf("%w: %s", ErrNoReplication, pgErr.Message)}
+			return &FatalError{fmt.Errorf("%w: %s: as a superuser, ALTER ROLE %s WITH REPLICATION; (Amazon RDS/Aurora: GRANT rds_replication TO %s;)",
+				ErrNoReplication, pgErr.Message, quoteIdent(s.conn.User()), quoteIdent(s.conn.User()))}
 		}
 	}
 	return err
