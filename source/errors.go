@@ -56,15 +56,20 @@ func isLookup(err error) bool {
 
 // describeConnectError turns a connection failure into one line that names
 // the problem and the fix. It never includes the password: pgconn's errors
-// name only the user, database and address.
-func describeConnectError(err error, cfg *pgconn.Config) error {
+// name only the user, database and address. ctx is the caller's: when it
+// ended, its error is the cause.
+func describeConnectError(ctx context.Context, err error, cfg *pgconn.Config) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if ctx.Err() != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", ctx.Err())
 	}
 	addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return fmt.Errorf("PostgreSQL at %s did not answer within %s (connect_timeout): is it a PostgreSQL server, is it overloaded, or does a proxy hold the connection? check the host and port in source.dsn",
+			addr, cfg.ConnectTimeout)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -95,7 +100,13 @@ func describeConnectError(err error, cfg *pgconn.Config) error {
 	if errors.As(err, &opErr) {
 		return fmt.Errorf("cannot reach PostgreSQL at %s: %v: is the server running, and is the host/port in source.dsn right?", addr, opErr.Err)
 	}
-	return fmt.Errorf("connect to %s as %q: %w", addr, cfg.User, err)
+	return fmt.Errorf("connect to %s as %q: %s", addr, cfg.User, oneLine(err.Error()))
+}
+
+// oneLine joins the lines of a multi-line message (pgconn reports each
+// address it tried on a line of its own).
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
 }
 
 // quoteIdent quotes a PostgreSQL identifier.

@@ -323,6 +323,10 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			_ = s.sql.Close(context.Background())
 		}
 	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); s.watchWAL(watchCtx, s.cfg.StatusInterval) }()
+	defer func() { stopWatch(); <-watchDone }()
 	var emitted pipeline.LSN // end of the last transaction written whole
 	sched := backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax,
 		MaxElapsed: s.cfg.ReconnectMaxElapsed, Jitter: s.jitter}
