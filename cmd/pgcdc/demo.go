@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, rate float64, keep bool, listen string) error 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { trafficErr <- traffic(runCtx, cfg.Source.DSN, rate, log) }()
-	if err := runPipeline(runCtx, cfg, log, 0); err != nil {
+	if err := runPipeline(runCtx, cfg, "", log, 0); err != nil {
 		return err
 	}
 	cancel()

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,7 @@ func newRunCmd() *cobra.Command {
 		Short: "Stream the slot through the pipeline until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd)
+			cfg, path, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -55,7 +56,7 @@ func newRunCmd() *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			return runPipeline(ctx, cfg, newLogger(cfg.Log), stopAt)
+			return runPipeline(ctx, cfg, path, newLogger(cfg.Log), stopAt)
 		},
 	}
 	addNameFlags(cmd)
@@ -82,19 +83,30 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // runPipeline wires source, transforms and sinks and runs them.
-// stopAt, when not zero, stops the run once everything up to it is
-// delivered (--until-lsn).
-func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) error {
+// configPath is the config file, for hints; stopAt, when not zero, stops
+// the run once everything up to it is delivered (--until-lsn).
+func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (err error) {
 	conn, err := source.NewConnector(cfg.Source.DSN)
 	if err != nil {
 		return err
 	}
 	scfg := wiring.SourceConfig(cfg)
-	scfg.StopAt = stopAt
+	scfg.StopAt, scfg.ConfigPath = stopAt, configPath
 	src := source.New(conn, scfg, log)
 	if err := src.Prepare(ctx); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
+	defer func() {
+		// A run that fails before streaming drops the slot and publication
+		// it created (a no-op once streaming started).
+		if err != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if derr := src.DropCreated(dctx); derr != nil {
+				log.Warn("could not drop what this run created", "err", derr)
+			}
+		}
+	}()
 	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)
