@@ -43,7 +43,7 @@ const MinServerVersion = 14
 // not an error when run can create it.
 func Preflight(ctx context.Context, conn *pgx.Conn, cfg Config) ([]Finding, error) {
 	p := preflight{ctx: ctx, conn: conn, cfg: cfg}
-	for _, step := range []func() error{p.server, p.role, p.publication, p.slot, p.walKeep, p.identities} {
+	for _, step := range []func() error{p.server, p.role, p.slot, p.publication, p.walKeep, p.identities} {
 		if err := step(); err != nil {
 			return nil, err
 		}
