@@ -2,9 +2,13 @@ package source
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
@@ -127,5 +131,97 @@ func TestDecodeErrorPosition(t *testing.T) {
 	}
 	if got := st.where(0x16B3790, 0x16B3748); got != "at 0/16B3790 in transaction 1234 (commit 0/16B3800)" {
 		t.Errorf("with a WAL position: %q", got)
+	}
+}
+
+// wire builds pgoutput messages for decoder tests.
+type wire []byte
+
+func (w wire) u8(b byte) wire        { return append(w, b) }
+func (w wire) u16(v uint16) wire     { return binary.BigEndian.AppendUint16(w, v) }
+func (w wire) u32(v uint32) wire     { return binary.BigEndian.AppendUint32(w, v) }
+func (w wire) u64(v uint64) wire     { return binary.BigEndian.AppendUint64(w, v) }
+func (w wire) str(s string) wire     { return append(append(w, s...), 0) }
+func beginMsg(final uint64) wire     { return wire{'B'}.u64(final).u64(0).u32(7) }
+func commitMsg(lsn, end uint64) wire { return wire{'C'}.u8(0).u64(lsn).u64(end).u64(0) }
+
+// relationMsg is a table with one int4 key column.
+func relationMsg(id uint32, name string) wire {
+	return wire{'R'}.u32(id).str("public").str(name).u8('d').u16(1).u8(1).str("id").u32(oidInt4).u32(0xffffffff)
+}
+
+// TestTruncateBatchesConfirmOnlyAtCommit: a TRUNCATE split over several
+// batches carries the transaction's end only on the last batch, the one of
+// the commit: a batch in the middle that carried it would let the tracker
+// confirm the transaction before its last events are acknowledged.
+func TestTruncateBatchesConfirmOnlyAtCommit(t *testing.T) {
+	d := newDecoder(newTypeRegistry(nil), 2)
+	ctx := context.Background()
+	var batches []*pipeline.Batch
+	truncate := wire{'T'}.u32(5).u8(0)
+	for id := uint32(1); id <= 5; id++ {
+		truncate = truncate.u32(id)
+	}
+	msgs := []wire{beginMsg(0x500)}
+	for id := uint32(1); id <= 5; id++ {
+		msgs = append(msgs, relationMsg(id, fmt.Sprintf("t%d", id)))
+	}
+	msgs = append(msgs, truncate, commitMsg(0x500, 0x528))
+	for _, m := range msgs {
+		out, err := d.handleData(ctx, m)
+		if err != nil {
+			t.Fatalf("message %c: %v", m[0], err)
+		}
+		batches = append(batches, out...)
+	}
+	if len(batches) != 3 {
+		t.Fatalf("%d batches, want 3 (2 + 2 + 1 events)", len(batches))
+	}
+	seq := uint32(0)
+	for i, b := range batches {
+		if wantEnd := pipeline.LSN(0); i == len(batches)-1 {
+			wantEnd = 0x528
+			if b.End != wantEnd {
+				t.Errorf("last batch End = %s, want the commit's end 0/528", b.End)
+			}
+		} else if b.End != wantEnd {
+			t.Errorf("batch %d (not the commit's) has End %s: it would confirm the transaction too early", i, b.End)
+		}
+		for _, e := range b.Events {
+			if e.Seq != seq || e.Op != pipeline.OpTruncate || len(e.Tables) != 5 {
+				t.Errorf("event %d: %s", seq, e.Encoded())
+			}
+			seq++
+		}
+	}
+	if seq != 5 {
+		t.Errorf("%d events, want 5", seq)
+	}
+}
+
+// TestLookupFailureIsRetried: a type lookup that fails because the
+// database could not be asked ends the session for a reconnect (it used
+// to stop run for good); a type that no longer exists is no failure.
+func TestLookupFailureIsRetried(t *testing.T) {
+	ctx := context.Background()
+	rel := wire{'R'}.u32(1).str("public").str("t").u8('d').u16(1).u8(1).str("m").u32(99999).u32(0xffffffff)
+	down := newDecoder(newTypeRegistry(func(context.Context, uint32) (typeInfo, error) {
+		return typeInfo{}, errors.New("connection refused")
+	}), 0)
+	_, err := down.handleData(ctx, rel)
+	if err == nil || !isLookup(err) || IsFatal(err) {
+		t.Errorf("lookup with the database down: %v (lookup error: %v)", err, isLookup(err))
+	}
+	gone := newDecoder(newTypeRegistry(func(context.Context, uint32) (typeInfo, error) {
+		return typeInfo{}, pgx.ErrNoRows
+	}), 0)
+	if _, err := gone.handleData(ctx, wire{'Y'}.u32(99999).str("public").str("mood")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gone.handleData(ctx, rel); err != nil {
+		t.Fatalf("a dropped type: %v", err)
+	}
+	if c := gone.rels[1].cols[0].conv; c.kind != pipeline.KindString || c.typ != "public.mood" {
+		t.Errorf("dropped enum converts as %+v, want a string named public.mood", c)
 	}
 }
