@@ -35,15 +35,7 @@ CREATE TABLE public.parted_1 PARTITION OF public.parted FOR VALUES IN (1);
 ALTER TABLE public.parted OWNER TO app; ALTER TABLE public.parted_1 OWNER TO app;
 CREATE SCHEMA "we.ird" AUTHORIZATION app; CREATE TABLE "we.ird".orders (id int PRIMARY KEY); ALTER TABLE "we.ird".orders OWNER TO app`)
 	ctx := context.Background()
-	conn, err := NewConnector(cl.UserDSN("app", "app-pw", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := conn.SQL(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	conn, db := connectSQL(t, cl.UserDSN("app", "app-pw", ""))
 	cfg := Config{Slot: "pgcdc", Publication: "pgcdc", Tables: []string{"public.*", `"we.ird".orders`}, ConfigPath: "/etc/my pgcdc.yaml"}
 	pubFinding := func() Finding {
 		t.Helper()

@@ -120,15 +120,7 @@ func TestSlotLost(t *testing.T) {
 		t.Fatalf("the test did not invalidate the slot: wal_status %q", strings.TrimSpace(out))
 	}
 
-	conn, err := NewConnector(cl.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := conn.SQL(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
+	conn, db := connectSQL(t, cl.DSN(""))
 	fs, err := Preflight(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
