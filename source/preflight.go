@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -217,7 +218,7 @@ func (p *preflight) publication() error {
 		p.add(Finding{Check: "publication tables", Severity: SevWarn, Detail: planErr.Error(), Fix: "fix source.tables"})
 	case len(plan.Statements) > 0:
 		f := Finding{Check: "publication tables", Severity: SevWarn,
-			Detail: fmt.Sprintf("publication %q lacks what source.tables matches (%s): their changes are not streamed", pub, strings.Join(plan.Tables, ", ")),
+			Detail: fmt.Sprintf("publication %q lacks what source.tables matches (%s): their changes are not streamed", pub, strings.Join(slices.Concat(plan.Schemas, plan.Tables), ", ")),
 			Fix:    p.cfg.Command("publication create") + " (runs " + strings.Join(plan.Statements, "; ") + ")"}
 		if problems := plan.Problems(); len(problems) > 0 {
 			f.Fix = strings.Join(problems, "; ") + "; or have a role that may run: " + p.cfg.Command("publication create --print-sql")

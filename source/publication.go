@@ -31,8 +31,8 @@ type PublicationPlan struct {
 	// nothing is missing.
 	Statements []string
 	// Tables are the tables (schema.table, quoted as needed) that the
-	// statements publish by name.
-	Tables []string
+	// statements publish by name, Schemas the schemas they publish whole.
+	Tables, Schemas []string
 	// ByName is set when a "*" or "schema.*" pattern was resolved to the
 	// tables that exist now: tables created later need `publication
 	// create` again.
@@ -155,7 +155,8 @@ WHERE r.rolname = current_user`, name).Scan(&version, &plan.role, &plan.superuse
 			q[i] = quoteIdent(s)
 		}
 		slices.Sort(q)
-		parts = append(parts, "TABLES IN SCHEMA "+strings.Join(slices.Compact(q), ", "))
+		plan.Schemas = slices.Compact(q)
+		parts = append(parts, "TABLES IN SCHEMA "+strings.Join(plan.Schemas, ", "))
 	}
 	if len(plan.Tables) > 0 {
 		parts = append(parts, "TABLE "+strings.Join(plan.Tables, ", "))
