@@ -107,46 +107,36 @@ type Sub struct {
 
 // Client is one connection's writer: the loop that reads the hub through
 // the client's subscriptions and writes everything the client gets, one
-// write per wake-up. It is owned by one goroutine (Serve's). An idle
-// client holds only this struct (its first subscription included) and its
-// goroutine: the buffers of a cycle are pooled.
+// write per wake-up. It is owned by one goroutine (Serve's). The zero
+// Client is made ready by Init; a protocol holds it by value in its
+// connection state, so that an idle client costs no allocation of its own
+// (the buffers of a cycle are pooled).
 type Client[R any] struct {
-	hub       *hub.Hub
-	reg       *hub.Client
-	proto     Protocol[R]
-	reqs      <-chan R
-	next      *R // a request taken while waiting, handled first
-	subs      []*Sub
-	one       [1]*Sub // subs' first backing array
-	first     Sub     // the first subscription: one costs no allocation
-	headroom  int32
-	turn      uint32 // rotates which subscription reads first
-	firstUsed bool   // first was handed out by Add
-	wrote     bool   // something was sent since the last beat
+	hub      *hub.Hub
+	reg      *hub.Client
+	proto    Protocol[R]
+	reqs     <-chan R
+	next     *R // a request taken while waiting, handled first
+	subs     []*Sub
+	one      [1]*Sub // subs' first backing array: one subscription costs no allocation
+	headroom int32
+	turn     uint32 // rotates which subscription reads first
+	wrote    bool   // something was sent since the last beat
 }
 
-// NewClient returns the writer of a client registered as reg with h,
-// whose messages proto frames with headroom bytes free in front (see
-// Output). reqs (nil for none) carries its requests to proto.Handle.
-func NewClient[R any](h *hub.Hub, reg *hub.Client, proto Protocol[R], headroom int, reqs <-chan R) *Client[R] {
-	c := &Client[R]{hub: h, reg: reg, proto: proto, headroom: int32(headroom), reqs: reqs}
+// Init readies the writer of a client registered as reg with h, whose
+// messages proto frames with headroom bytes free in front (see Output).
+// reqs (nil for none) carries its requests to proto.Handle.
+func (c *Client[R]) Init(h *hub.Hub, reg *hub.Client, proto Protocol[R], headroom int, reqs <-chan R) {
+	*c = Client[R]{hub: h, reg: reg, proto: proto, headroom: int32(headroom), reqs: reqs}
 	c.subs = c.one[:0]
-	return c
 }
 
 // Subs returns the client's subscriptions, for Protocol.Handle to look up.
 func (c *Client[R]) Subs() []*Sub { return c.subs }
 
-// Add adds a subscription and returns it, for the caller to fill in.
-func (c *Client[R]) Add() *Sub {
-	s := &c.first
-	if c.firstUsed {
-		s = new(Sub)
-	}
-	c.firstUsed = true
-	c.subs = append(c.subs, s)
-	return s
-}
+// Add adds subscription s, which the client reads from its next cycle on.
+func (c *Client[R]) Add(s *Sub) { c.subs = append(c.subs, s) }
 
 // Remove removes the i-th subscription.
 func (c *Client[R]) Remove(i int) { c.subs = slices.Delete(c.subs, i, i+1) }

@@ -32,8 +32,8 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		live.WriteError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: an event stream is read with GET", r.Method), nil)
 		return
 	}
-	c, reset := s.open(w, r, scope)
-	if c == nil {
+	st, reset := s.open(w, r, scope)
+	if st == nil {
 		return
 	}
 	h := w.Header()
@@ -45,15 +45,22 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The stream runs on its own goroutine, so that net/http's
 		// connection state (buffers, the request, a stack grown while
 		// parsing it) is released when this handler returns.
-		go s.serve(c, newRawOut(conn, buffered, h, s.WriteTimeout), reset, r.RemoteAddr)
+		go s.serve(&st.c, newRawOut(conn, buffered, h, s.WriteTimeout), reset, r.RemoteAddr)
 		return
 	}
-	s.serve(c, newHTTPOut(w, r, s.WriteTimeout), reset, r.RemoteAddr)
+	s.serve(&st.c, newHTTPOut(w, r, s.WriteTimeout), reset, r.RemoteAddr)
+}
+
+// stream is one stream's writer and its one subscription, in one
+// allocation.
+type stream struct {
+	c   live.Client[struct{}]
+	sub live.Sub
 }
 
 // open validates the request and registers the client, or answers the
 // error and returns nil. reset is the reason to send a reset first.
-func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (c *live.Client[struct{}], reset string) {
+func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (st *stream, reset string) {
 	q, problems := live.ParseQuery(r.URL.RawQuery, "lastEventId")
 	if len(problems) > 0 {
 		live.WriteProblems(w, problems)
@@ -77,10 +84,10 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (c
 	if reg == nil {
 		return nil, ""
 	}
-	c = live.NewClient[struct{}](s.Hub(), reg, s, headroom, nil)
-	st := c.Add()
-	st.T, st.Cur = live.Transform(scope, sub), cur
-	return c, reset
+	st = &stream{sub: live.Sub{T: live.Transform(scope, sub), Cur: cur}}
+	st.c.Init(s.Hub(), reg, s, headroom, nil)
+	st.c.Add(&st.sub)
+	return st, reset
 }
 
 // serve runs the stream and ends it. Its frames stay on the goroutine's
