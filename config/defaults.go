@@ -96,7 +96,9 @@ func (c *Config) SetDefaults() {
 	setInt64(&p.MaxInflightBytes, DefaultMaxInflightBytes)
 	setDuration(&p.DrainTimeout, DefaultDrainTimeout)
 
-	setString(&c.Server.Listen, DefaultListen)
+	if c.needsServer() {
+		setString(&c.Server.Listen, DefaultListen)
+	}
 	setString(&c.Server.Auth.Mode, DefaultAuthMode)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
@@ -136,6 +138,17 @@ func (c *Config) SetDefaults() {
 			setDuration(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
 		}
 	}
+}
+
+// needsServer reports whether a sink needs the HTTP server (an sse or
+// websocket sink): only then does server.listen default to DefaultListen.
+func (c *Config) needsServer() bool {
+	for _, k := range c.Sinks {
+		if k.Type == TypeSSE || k.Type == TypeWebSocket {
+			return true
+		}
+	}
+	return false
 }
 
 // setBroadcastDefaults fills the settings shared by sse and websocket.

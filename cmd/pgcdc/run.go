@@ -99,46 +99,56 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server := httpserver.New(cfg.Server, log)
+	var server *httpserver.Server
+	if wiring.NeedsServer(cfg) {
+		server = httpserver.New(cfg.Server, log)
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: conn.Database(),
-		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
+		Server: server, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server.AddReadyCheck("replication", func() error {
-		if !src.Ready() {
-			return errors.New("replication connection is not streaming")
-		}
-		return nil
-	})
-	for _, o := range outs {
-		if r, ok := o.Sink.(pipeline.Readier); ok {
-			server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
-				if !r.Ready() {
-					return errors.New("not running")
-				}
-				return nil
-			})
-		}
-	}
-	addr, err := server.Listen()
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
-	}
-	log.Info("http server listening", "addr", addr.String())
-	// The server outlives the pipeline: the broadcast sinks send their last
-	// events and close their streams when their input closes, then the
-	// server stops.
-	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
 	serverDone := make(chan error, 1)
-	go func() { serverDone <- server.Run(serverCtx) }()
+	if server != nil {
+		server.AddReadyCheck("replication", func() error {
+			if !src.Ready() {
+				return errors.New("replication connection is not streaming")
+			}
+			return nil
+		})
+		for _, o := range outs {
+			if r, ok := o.Sink.(pipeline.Readier); ok {
+				server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
+					if !r.Ready() {
+						return errors.New("not running")
+					}
+					return nil
+				})
+			}
+		}
+		if _, err := server.Listen(); err != nil {
+			return fmt.Errorf("server.listen: %w", err)
+		}
+		// The server outlives the pipeline: the broadcast sinks send their
+		// last events and close their streams when their input closes,
+		// then the server shuts down.
+		go func() { serverDone <- server.Serve() }()
+	}
 
 	p := pipeline.New(src, global, outs, wiring.PipelineOptions(cfg, log))
 	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
 	runErr := p.Run(ctx)
-	stopServer()
-	if err := <-serverDone; err != nil && runErr == nil {
-		runErr = fmt.Errorf("http server: %w", err)
+	if server != nil {
+		// TODO(lead): one deadline derived from pipeline.drain_timeout for
+		// the whole shutdown; the server gets what is left of it.
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Pipeline.DrainTimeout)
+		if err := server.Shutdown(sctx); err != nil && runErr == nil {
+			runErr = err
+		}
+		cancel()
+		if err := <-serverDone; err != nil && runErr == nil {
+			runErr = fmt.Errorf("http server: %w", err)
+		}
 	}
 	if runErr != nil {
 		return runErr

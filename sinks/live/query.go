@@ -56,6 +56,9 @@ func known(k string, extra []string) bool {
 	return false
 }
 
+// spec returns the subscription parameters of a query.
+func spec(q url.Values) transform.SubscriptionSpec { return transform.QuerySpec(q) }
+
 // HasSubscription reports whether spec asks for anything (a spec without
 // any parameter takes every event unchanged).
 func HasSubscription(spec transform.SubscriptionSpec) bool {
