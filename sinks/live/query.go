@@ -30,6 +30,10 @@ func ParseQuery(raw string, extra ...string) (url.Values, []Problem) {
 	}
 	var problems []Problem
 	for k := range q {
+		if k == "" {
+			problems = append(problems, Problem{Param: "query", Message: "a parameter without a name (\"=value\")"})
+			continue
+		}
 		if !known(k, extra) {
 			want := append(append([]string(nil), subscriptionParams...), extra...)
 			problems = append(problems, Problem{Param: k, Message: "unknown parameter: want " +
