@@ -107,7 +107,9 @@ func (c *Config) SetDefaults() {
 	setDefault(&p.MaxInflightBytes, DefaultMaxInflightBytes)
 	setDefault(&p.DrainTimeout, DefaultDrainTimeout)
 
-	setDefault(&c.Server.Listen, DefaultListen)
+	if c.needsServer() {
+		setDefault(&c.Server.Listen, DefaultListen)
+	}
 	setDefault(&c.Server.Auth.Mode, DefaultAuthMode)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
@@ -147,6 +149,17 @@ func (c *Config) SetDefaults() {
 			setDefault(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
 		}
 	}
+}
+
+// needsServer reports whether a sink needs the HTTP server (an sse or
+// websocket sink): only then does server.listen default to DefaultListen.
+func (c *Config) needsServer() bool {
+	for _, k := range c.Sinks {
+		if k.Type == TypeSSE || k.Type == TypeWebSocket {
+			return true
+		}
+	}
+	return false
 }
 
 // setBroadcastDefaults fills the settings shared by sse and websocket.

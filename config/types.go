@@ -79,8 +79,16 @@ type Pipeline struct {
 // Server is the one HTTP server carrying SSE and WebSocket sinks, /healthz,
 // /readyz, /metrics and /api/changes.
 type Server struct {
+	// Listen is the address; "" switches HTTP off. It defaults to
+	// DefaultListen only when an sse or websocket sink needs the server:
+	// set it explicitly for /healthz, /readyz and /metrics without one.
 	Listen string `yaml:"listen"`
-	Auth   Auth   `yaml:"auth"`
+	// AllowedHosts are the Host header values, besides IP addresses and
+	// localhost, that the live endpoints answer to ("app.example.com",
+	// "app.example.com:8443", or "*" for any): a check against DNS
+	// rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	Auth         Auth     `yaml:"auth"`
 }
 
 // Auth says who may read the live endpoints. Only mode "none" is

@@ -195,8 +195,18 @@ func (c *Config) validatePipeline(errs *errorList) {
 }
 
 func (c *Config) validateServer(errs *errorList) {
-	if err := checkHostPort(c.Server.Listen); err != nil {
-		errs.add("server.listen", "%v", err)
+	switch {
+	case c.Server.Listen == "" && c.needsServer():
+		errs.add("server.listen", `is "" (HTTP off), but an sse or websocket sink needs the server: set an address such as "127.0.0.1:8080"`)
+	case c.Server.Listen != "":
+		if err := checkHostPort(c.Server.Listen); err != nil {
+			errs.add("server.listen", "%v", err)
+		}
+	}
+	for i, h := range c.Server.AllowedHosts {
+		if h = strings.TrimSpace(h); h == "" || strings.ContainsAny(h, "/@ ?#") {
+			errs.add(fmt.Sprintf("server.allowed_hosts[%d]", i), `want a host name, optionally with a port, such as "app.example.com" or "app.example.com:8443", or "*"`)
+		}
 	}
 	a := &c.Server.Auth
 	switch a.Mode {

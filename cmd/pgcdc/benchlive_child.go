@@ -32,7 +32,7 @@ type liveChild struct {
 	err       error // the process's exit, once done is closed
 }
 
-var liveListenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
+var liveListenRE = regexp.MustCompile(`msg="http server listening"(?: \S+)* addr=(\S+)`)
 
 // startLiveChild starts `bin run -c cfgPath` and any extra arguments. The
 // child does not inherit PGCDC_* variables: the bench's config is the whole

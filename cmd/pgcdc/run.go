@@ -97,8 +97,8 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	}
 	// The sinks are built before anything touches the database, so that
 	// what only this process can check (a dead-letter file that cannot be
-	// written, TLS files that do not load) fails first. The catalog they
-	// are given is filled by Prepare.
+	// written, TLS files that do not load, a port in use) fails first. The
+	// catalog they are given is filled by Prepare.
 	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)
@@ -107,30 +107,35 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server := httpserver.New(cfg.Server, log)
+	var server *httpserver.Server
+	if wiring.NeedsServer(cfg) {
+		server = httpserver.New(cfg.Server, log)
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
+		Server: server, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server.AddReadyCheck("replication", func() error {
-		if !src.Ready() {
-			return errors.New("replication connection is not streaming")
+	if server != nil {
+		server.AddReadyCheck("replication", func() error {
+			if !src.Ready() {
+				return errors.New("replication connection is not streaming")
+			}
+			return nil
+		})
+		for _, o := range outs {
+			if r, ok := o.Sink.(pipeline.Readier); ok {
+				server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
+					if !r.Ready() {
+						return errors.New("not running")
+					}
+					return nil
+				})
+			}
 		}
-		return nil
-	})
-	for _, o := range outs {
-		if r, ok := o.Sink.(pipeline.Readier); ok {
-			server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
-				if !r.Ready() {
-					return errors.New("not running")
-				}
-				return nil
-			})
+		if _, err := server.Listen(); err != nil {
+			return fmt.Errorf("server.listen: %w", err)
 		}
-	}
-	if _, err := server.Listen(); err != nil {
-		return fmt.Errorf("server.listen: %w", err)
 	}
 
 	if err := src.Prepare(ctx); err != nil {
@@ -150,19 +155,20 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 
 	// The server outlives the pipeline: the broadcast sinks send their last
 	// events and end their streams when their input closes; then the
-	// server stops, within what is left of the same shutdown clock.
+	// server shuts down within what is left of the same shutdown clock.
 	g, gctx := errgroup.WithContext(ctx)
-	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServer()
+	if server != nil {
+		g.Go(server.Serve)
+	}
 	g.Go(func() error {
-		defer stopServer()
-		return p.Run(gctx)
-	})
-	g.Go(func() error {
-		if err := server.Run(serverCtx); err != nil {
-			return fmt.Errorf("http server: %w", err)
+		err := p.Run(gctx)
+		if server != nil {
+			stop.Begin()
+			if serr := server.Shutdown(stop.Context()); serr != nil && err == nil {
+				err = fmt.Errorf("http server: %w", serr)
+			}
 		}
-		return nil
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return err

@@ -13,12 +13,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 	"github.com/pgcdc/pgcdc/sinks/sse"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
@@ -32,9 +33,45 @@ type Deps struct {
 	Catalog pipeline.Catalog
 	Stdout  io.Writer
 	DB      string // database name, for CloudEvents sources
-	Server  *httpserver.Server
-	Drain   time.Duration
+	// Server carries the sse and websocket sinks and /api/changes; it
+	// may be nil when NeedsServer(cfg) is false.
+	Server *httpserver.Server
+	// WALEnd, when not nil, is the server's current WAL end (the
+	// source's WALEnd): resume ids beyond it get a reset.
+	WALEnd  func() pipeline.LSN
 	Version string // for the webhook User-Agent
+}
+
+// NeedsServer reports whether the config needs the HTTP server: an sse or
+// websocket sink, or server.listen set (after SetDefaults, listen is
+// empty only when no sink needs it and the file did not set it).
+func NeedsServer(cfg *config.Config) bool { return cfg.Server.Listen != "" }
+
+// Gate returns the admission of the live endpoints (Host, Origin,
+// authorization) from the server settings. It is where authentication
+// (server.auth) will plug in, as the gate's live.Authorizer: every SSE,
+// WebSocket and /api/changes request passes live.Gate.Admit before its
+// parameters are read, and the Scope it returns is applied before any
+// client filter.
+func Gate(s config.Server) (*live.Gate, error) {
+	g, err := live.NewGate(s.AllowedHosts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("server.allowed_hosts: %w", err)
+	}
+	return g, nil
+}
+
+// LiveSettings maps a validated, defaulted broadcast sink's settings to
+// the live sinks' typed settings: the one place they are built.
+func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN) live.Settings {
+	return live.Settings{
+		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
+			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
+		AllowedOrigins: b.AllowedOrigins,
+		WriteTimeout:   b.WriteTimeout,
+		Gate:           gate,
+		WALEnd:         walEnd,
+	}
 }
 
 // Transforms builds the global transform chain (nil when there is none).
@@ -73,11 +110,21 @@ func filterProject(f *config.Filter, p *config.Project) (pipeline.Chain, error) 
 	return chain, nil
 }
 
-// Outputs builds every configured sink with its own transforms.
+// Outputs builds every configured sink with its own transforms, mounts
+// the sse and websocket sinks on d.Server at their paths, and
+// /api/changes over the first of them.
 func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	outs := make([]pipeline.Output, 0, len(cfg.Sinks))
+	var gate *live.Gate
+	var changes http.Handler
 	for i, sc := range cfg.Sinks {
-		sink, err := buildSink(sc, d)
+		if (sc.Type == config.TypeSSE || sc.Type == config.TypeWebSocket) && gate == nil {
+			var err error
+			if gate, err = Gate(cfg.Server); err != nil {
+				return nil, err
+			}
+		}
+		sink, h, err := buildSink(sc, d, gate)
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}
@@ -90,40 +137,56 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 			t = chain
 		}
 		outs = append(outs, pipeline.Output{Sink: sink, Transform: t})
+		if h != nil && changes == nil {
+			changes = live.Changes(h, gate, live.NewOrigins(sc.AllowedOrigins))
+		}
+	}
+	if changes != nil {
+		if err := d.Server.Handle(httpserver.PathChanges, changes); err != nil {
+			return nil, err
+		}
 	}
 	return outs, nil
 }
 
-func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
+// buildSink builds one sink; for a broadcast sink it also returns its
+// hub (for /api/changes).
+func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub, error) {
 	switch sc.Type {
 	case config.TypeStdout:
-		return stdout.New(sc.Name, d.Stdout), nil
+		return stdout.New(sc.Name, d.Stdout), nil, nil
 	case config.TypeWebhook:
 		wc, err := WebhookConfig(sc)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
-	case "sse", "websocket":
+		s, err := webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
+		return s, nil, err
+	case config.TypeSSE, config.TypeWebSocket:
+		if d.Server == nil {
+			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
+		}
+		st := LiveSettings(sc.Broadcast, gate, d.WALEnd)
 		var sink interface {
 			pipeline.Sink
 			http.Handler
+			Hub() *hub.Hub
 		}
 		var err error
-		if sc.Type == "sse" {
-			sink, err = sse.New(sc, d.Catalog, d.Log, sse.WithDrainTimeout(d.Drain))
+		if sc.Type == config.TypeSSE {
+			sink, err = sse.New(sse.Config{Name: sc.Name, Settings: st, ClientRetry: sc.ClientRetry, EventNames: sc.EventNames}, d.Catalog, d.Log)
 		} else {
-			sink, err = ws.New(sc, d.Catalog, d.Log, ws.WithDrainTimeout(d.Drain))
+			sink, err = ws.New(ws.Config{Name: sc.Name, Settings: st, MaxMessageBytes: sc.MaxMessageBytes}, d.Catalog, d.Log)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := d.Server.Handle(sc.Path, sink); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return sink, nil
+		return sink, sink.Hub(), nil
 	}
-	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
+	return nil, nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }
 
 // SourceConfig maps the config to the replication source's settings.
