@@ -16,6 +16,11 @@ type Usage struct {
 
 // Exited returns what the finished process ps used. The CPU time is
 // portable; the peak RSS comes from getrusage(2) and is 0 on Windows.
+//
+// On Linux a child's peak RSS is at least its parent's resident set when
+// it was started: exec(2) carries the high-water mark of the memory it
+// replaces, and os/exec starts children sharing the parent's memory
+// (vfork). A small parent measures its children exactly.
 func Exited(ps *os.ProcessState) Usage {
 	return Usage{CPU: ps.UserTime() + ps.SystemTime(), PeakRSSKiB: peakRSSKiB(ps)}
 }

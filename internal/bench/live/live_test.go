@@ -1,28 +1,33 @@
-package main
+package live
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgcdc/pgcdc/internal/bench/benchtest"
 )
 
-// TestBenchLive runs pgcdc bench live's core with a few clients of each
+// binary is the pgcdc that the runs start as their child.
+var binary string
+
+func TestMain(m *testing.M) { benchtest.Main(m, &binary) }
+
+// TestRun runs pgcdc bench live's core with a few clients of each
 // protocol at a low rate: every client must receive every event of the
 // run, once and in commit order, and the report must hold sane figures.
-func TestBenchLive(t *testing.T) {
+func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	o := liveOptions{protos: []string{"sse", "websocket"}, clients: []int{5}, rate: 50, writers: 2,
-		duration: 2 * time.Second, warmup: 500 * time.Millisecond, drain: 10 * time.Second, binary: binary}
-	rs, err := runBenchLive(ctx, &out, o)
+	o := Options{Protos: []string{"sse", "websocket"}, Clients: []int{5}, Rate: 50, Writers: 2,
+		Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Drain: 10 * time.Second, Binary: binary}
+	rs, err := Run(ctx, &out, o)
 	if err != nil {
 		t.Fatalf("bench live: %v\n%s", err, out.String())
 	}
@@ -56,32 +61,6 @@ func TestBenchLive(t *testing.T) {
 	}
 }
 
-func TestParseMicrosUTC(t *testing.T) {
-	for _, s := range []string{"2026-11-23T10:00:00.123456Z", "1970-01-01T00:00:00.000000Z", "2000-02-29T23:59:59.999999Z",
-		"1999-12-31T23:59:59.000001Z", "2100-03-01T00:00:00.500000Z"} {
-		want, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, ok := parseMicrosUTC([]byte(s))
-		if !ok || got != want.UnixMicro() {
-			t.Errorf("parseMicrosUTC(%s) = %d %v, want %d", s, got, ok, want.UnixMicro())
-		}
-	}
-	for _, s := range []string{"2026-11-23T10:00:00.123456+01:00", "2026-11-23T10:00:00Z", "2026-13-23T10:00:00.123456Z", "2026-11-23T10:00:0x.123456Z"} {
-		if _, ok := parseMicrosUTC([]byte(s)); ok {
-			t.Errorf("parseMicrosUTC(%s) accepted a layout it does not handle", s)
-		}
-	}
-	us, err := commitTimeOf([]byte(`{"id":"x","commit_time":"2026-11-23T10:00:00.5+01:00","key":{}}`))
-	if want := time.Date(2026, 11, 23, 9, 0, 0, 5e8, time.UTC).UnixMicro(); err != nil || us != want {
-		t.Errorf("commitTimeOf fallback = %d, %v; want %d", us, err, want)
-	}
-	if _, err := commitTimeOf([]byte(`{"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "commit_time") {
-		t.Errorf("commitTimeOf without the field: %v, want an error naming commit_time", err)
-	}
-}
-
 func TestLatencyHistQuantiles(t *testing.T) {
 	var h latencyHist
 	for i := 1; i <= 100; i++ {
@@ -107,48 +86,61 @@ func TestLatencyHistQuantiles(t *testing.T) {
 
 // BenchmarkLive runs pgcdc bench live once with the flags in the
 // environment variable PGCDC_BENCH_LIVE (default: its defaults, 1000
-// clients of each protocol at 1000 changes/s for 20 s) against a pgcdc
-// built without -race, and prints the report:
+// clients of each protocol at 1000 changes/s for 20 s) and prints the
+// report:
 //
-//	PGCDC_BENCH_LIVE='--clients 1000,2000,5000,10000' go test -run '^$' -bench BenchmarkLive -benchtime 1x -timeout 1h ./cmd/pgcdc
+//	PGCDC_BENCH_LIVE='--clients 1000,2000,5000,10000' go test -run '^$' -bench BenchmarkLive -benchtime 1x -timeout 1h ./internal/bench/live
 func BenchmarkLive(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "pgcdc")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		b.Fatalf("build pgcdc: %v", err)
-	}
 	for b.Loop() {
-		cmd := newBenchLiveCmd()
-		cmd.SetArgs(append([]string{"--binary", bin}, strings.Fields(os.Getenv("PGCDC_BENCH_LIVE"))...)) // a --binary there wins
-		cmd.SetOut(os.Stdout)
-		cmd.SilenceUsage = true
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
+		cmd := exec.Command(binary, append([]string{"bench", "live"}, strings.Fields(os.Getenv("PGCDC_BENCH_LIVE"))...)...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func TestBenchLiveFlags(t *testing.T) {
+// Options.Validate names the flag that is wrong.
+func TestValidate(t *testing.T) {
+	good := Options{Protos: []string{"sse"}, Clients: []int{1}, Rate: 1, Writers: 1, Duration: time.Second, Drain: time.Second}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("%+v: %v", good, err)
+	}
 	for _, c := range []struct {
-		args []string
-		want string
+		change func(*Options)
+		want   string
 	}{
-		{[]string{"--proto", "http"}, `--proto is "http"`},
-		{[]string{"--clients", "1000,x"}, `--clients: "x" is not a positive number`},
-		{[]string{"--clients", "0"}, `--clients: "0"`},
-		{[]string{"--rate", "0"}, "--rate is 0"},
-		{[]string{"--writers", "0"}, "--writers is 0"},
-		{[]string{"--duration", "0s"}, "--duration and --drain must be positive"},
+		{func(o *Options) { o.Rate = 0 }, "--rate is 0"},
+		{func(o *Options) { o.Writers = 0 }, "--writers is 0"},
+		{func(o *Options) { o.Duration = 0 }, "--duration and --drain must be positive"},
+		{func(o *Options) { o.Drain = -time.Second }, "--duration and --drain must be positive"},
+		{func(o *Options) { o.Warmup = -time.Second }, "--warmup not negative"},
+		{func(o *Options) { o.Clients = nil }, "--clients"},
 	} {
-		cmd := newBenchLiveCmd()
-		cmd.SetArgs(c.args)
-		cmd.SetOut(io.Discard)
-		cmd.SetErr(io.Discard)
-		err := cmd.Execute()
-		var ce *codedError
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ce) || ce.code != exitUsage {
-			t.Errorf("bench live %v: %v, want a usage error containing %q", c.args, err, c.want)
+		o := good
+		c.change(&o)
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error containing %q", o, err, c.want)
+		}
+	}
+	if _, err := Run(context.Background(), io.Discard, Options{}); err == nil {
+		t.Error("Run with zero options: no error")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	if p, err := ParseProtos("both"); err != nil || len(p) != 2 || p[0] != "sse" || p[1] != "websocket" {
+		t.Errorf("ParseProtos(both) = %v, %v", p, err)
+	}
+	if _, err := ParseProtos("http"); err == nil || !strings.Contains(err.Error(), `--proto is "http"`) {
+		t.Errorf("ParseProtos(http) = %v", err)
+	}
+	if n, err := ParseClients("100, 500,1000"); err != nil || len(n) != 3 || n[1] != 500 {
+		t.Errorf("ParseClients = %v, %v", n, err)
+	}
+	for _, s := range []string{"1000,x", "0", "", "-5"} {
+		if _, err := ParseClients(s); err == nil || !strings.Contains(err.Error(), "--clients") {
+			t.Errorf("ParseClients(%q) = %v, want an error naming --clients", s, err)
 		}
 	}
 }
