@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/source"
 )
 
 // demoSchema is the sample database of `pgcdc demo`.
@@ -53,24 +57,46 @@ removes the cluster.
   curl -N 'http://127.0.0.1:8080/events?table=public.orders&op=insert'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signalContext()
+			if math.IsNaN(rate) || rate < minDemoRate || rate > maxDemoRate {
+				return withCode(exitUsage, fmt.Errorf("--rate is %v, want transactions per second from %v to %v", rate, minDemoRate, maxDemoRate))
+			}
+			if duration < 0 {
+				return withCode(exitUsage, fmt.Errorf("--duration is %s, want 0 (until Ctrl-C) or a positive duration", duration))
+			}
+			// A second signal exits at once: the cluster goes with it.
+			var cluster atomic.Pointer[pgcluster.Cluster]
+			ctx, stop := signalContext(func() {
+				if c := cluster.Load(); c != nil && !keep {
+					_ = c.Stop(true)
+					_ = os.RemoveAll(c.Dir)
+				}
+			})
 			defer stop()
 			if duration > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			return runDemo(ctx, rate, keep, listen)
+			return runDemo(ctx, rate, keep, listen, &cluster)
 		},
 	}
-	cmd.Flags().Float64Var(&rate, "rate", 5, "transactions per second of sample traffic")
+	cmd.Flags().Float64Var(&rate, "rate", 5, fmt.Sprintf("transactions per second of sample traffic (%v to %v)", minDemoRate, maxDemoRate))
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the cluster directory after exit")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the SSE (/events) and WebSocket (/ws) endpoints")
 	return cmd
 }
 
-func runDemo(ctx context.Context, rate float64, keep bool, listen string) error {
+// The range of demo --rate: one transaction per 1,000 s to what one
+// connection committing one at a time may reach.
+const (
+	minDemoRate = 0.001
+	maxDemoRate = 10_000
+)
+
+// runDemo runs the demo until ctx ends. It stores the cluster in started
+// as soon as it runs, for the forced exit to remove it.
+func runDemo(ctx context.Context, rate float64, keep bool, listen string, started *atomic.Pointer[pgcluster.Cluster]) error {
 	cfg := &config.Config{Server: config.Server{Listen: listen}, Sinks: []config.Sink{
 		{Name: "stdout", Type: "stdout"},
 		{Name: "live", Type: "sse", Broadcast: config.Broadcast{AllowedOrigins: []string{"*"}}},
@@ -83,6 +109,7 @@ func runDemo(ctx context.Context, rate float64, keep bool, listen string) error 
 	if err != nil {
 		return err
 	}
+	started.Store(cluster)
 	if keep {
 		defer func() { _ = cluster.Stop(false); log.Info("cluster kept", "dir", cluster.Dir) }()
 	} else {
@@ -93,6 +120,12 @@ func runDemo(ctx context.Context, rate float64, keep bool, listen string) error 
 	}
 	cfg.Source.DSN = cluster.DSN("")
 	cfg.Source.Create = true
+	// The publication goes before the slot that source.create makes: a
+	// change committed between the slot's creation and the publication's
+	// is decoded against a history without the publication, and fails.
+	if err := createPublication(ctx, cfg.Source); err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -112,17 +145,26 @@ func runDemo(ctx context.Context, rate float64, keep bool, listen string) error 
 	return nil
 }
 
+// createPublication creates the demo's publication.
+func createPublication(ctx context.Context, src config.Source) error {
+	conn, err := pgx.Connect(ctx, src.DSN)
+	if err != nil {
+		return fmt.Errorf("create publication: %w", err)
+	}
+	defer conn.Close(context.Background())
+	_, _, err = source.CreatePublication(ctx, conn, src.Publication, src.Tables)
+	return err
+}
+
 // traffic writes sample changes: new users and orders, status updates,
-// and the occasional cancellation (delete), rate transactions a second.
+// and the occasional cancellation (delete), rate transactions a second
+// (checked by the caller: from minDemoRate to maxDemoRate).
 func traffic(ctx context.Context, dsn string, rate float64, log *slog.Logger) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return fmt.Errorf("traffic: %w", err)
 	}
 	defer conn.Close(context.Background())
-	if rate <= 0 {
-		rate = 5
-	}
 	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer t.Stop()
 	statuses := []string{"paid", "shipped"}
