@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/pgcdc/pgcdc/internal/bench/benchtest"
 )
 
@@ -129,4 +131,23 @@ func FuzzCountEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The flags parse into Options with the documented defaults.
+func TestFlags(t *testing.T) {
+	var o Options
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := (Options{Rows: 1_000_000, TxnRows: 1000, Repeat: 1, Sink: "stdout", MaxEvents: 500}); o != want {
+		t.Errorf("defaults %+v, want %+v", o, want)
+	}
+	if err := fs.Parse([]string{"--rows", "50000", "--repeat", "2", "--sink", "webhook", "--max-events", "1", "--sign"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := (Options{Rows: 50000, TxnRows: 1000, Repeat: 2, Sink: "webhook", MaxEvents: 1, Sign: true}); o != want {
+		t.Errorf("parsed %+v, want %+v", o, want)
+	}
 }

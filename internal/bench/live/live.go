@@ -13,8 +13,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,8 +23,8 @@ import (
 
 // Options are the flags of pgcdc bench live (named in Validate's errors).
 type Options struct {
-	Protos   []string // --proto: "sse", "websocket", in run order (ParseProtos)
-	Clients  []int    // --clients: one run per count and protocol (ParseClients)
+	Protos   []string // --proto: "sse", "websocket", in run order
+	Clients  []int    // --clients: one run per count and protocol
 	Rate     int      // --rate: committed single-row transactions per second
 	Writers  int      // --writers: writer connections
 	Duration time.Duration
@@ -51,30 +49,6 @@ func (o Options) Validate() error {
 		return errors.New("--duration and --drain must be positive and --warmup not negative")
 	}
 	return nil
-}
-
-// ParseProtos parses --proto: sse, websocket or both.
-func ParseProtos(s string) ([]string, error) {
-	switch s {
-	case "both":
-		return []string{"sse", "websocket"}, nil
-	case "sse", "websocket":
-		return []string{s}, nil
-	}
-	return nil, fmt.Errorf("--proto is %q, want sse, websocket or both", s)
-}
-
-// ParseClients parses --clients: a client count or a comma list of them.
-func ParseClients(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("--clients: %q is not a positive number (want e.g. 1000 or 1000,2000,5000)", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // env is what every run of one pgcdc bench live shares.

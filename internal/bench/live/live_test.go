@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/pgcdc/pgcdc/internal/bench/benchtest"
 )
 
@@ -128,19 +130,35 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestParseFlags(t *testing.T) {
-	if p, err := ParseProtos("both"); err != nil || len(p) != 2 || p[0] != "sse" || p[1] != "websocket" {
-		t.Errorf("ParseProtos(both) = %v, %v", p, err)
+// The flags parse into Options with the documented defaults; --proto and
+// --clients reject what they cannot run, naming the flag.
+func TestFlags(t *testing.T) {
+	parse := func(args ...string) (Options, error) {
+		var o Options
+		fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		o.AddFlags(fs)
+		return o, fs.Parse(args)
 	}
-	if _, err := ParseProtos("http"); err == nil || !strings.Contains(err.Error(), `--proto is "http"`) {
-		t.Errorf("ParseProtos(http) = %v", err)
+	o, err := parse()
+	if err != nil || len(o.Protos) != 2 || o.Protos[0] != "sse" || o.Protos[1] != "websocket" || len(o.Clients) != 1 || o.Clients[0] != 1000 ||
+		o.Rate != 1000 || o.Writers != 4 || o.Duration != 20*time.Second || o.Warmup != 3*time.Second || o.Drain != 30*time.Second {
+		t.Errorf("defaults: %+v, %v", o, err)
 	}
-	if n, err := ParseClients("100, 500,1000"); err != nil || len(n) != 3 || n[1] != 500 {
-		t.Errorf("ParseClients = %v, %v", n, err)
+	if err := o.Validate(); err != nil {
+		t.Errorf("the defaults do not validate: %v", err)
 	}
-	for _, s := range []string{"1000,x", "0", "", "-5"} {
-		if _, err := ParseClients(s); err == nil || !strings.Contains(err.Error(), "--clients") {
-			t.Errorf("ParseClients(%q) = %v, want an error naming --clients", s, err)
+	if o, err := parse("--proto", "websocket", "--clients", "100, 500,1000"); err != nil || len(o.Protos) != 1 || o.Protos[0] != "websocket" || len(o.Clients) != 3 || o.Clients[1] != 500 {
+		t.Errorf("--proto websocket --clients '100, 500,1000': %+v, %v", o, err)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"--proto http", `invalid argument "http" for "--proto" flag: want sse, websocket or both`},
+		{"--clients 1000,x", `invalid argument "1000,x" for "--clients" flag: "x" is not a positive number`},
+		{"--clients 0", `"0" is not a positive number`},
+		{"--clients -5", `"-5" is not a positive number`},
+	} {
+		if _, err := parse(strings.Fields(c.args)...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", c.args, err, c.want)
 		}
 	}
 }
