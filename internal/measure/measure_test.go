@@ -3,19 +3,29 @@ package measure
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
 )
 
-// spin burns CPU for about d.
+// spin burns CPU for about d of wall time.
 func spin(d time.Duration) {
 	for end := time.Now().Add(d); time.Now().Before(end); {
 	}
 }
 
+// spinCPU burns d of this process's CPU time, however long that takes on
+// a busy machine.
+func spinCPU(d time.Duration) {
+	for end := SelfCPU() + d; SelfCPU() < end; {
+		spin(time.Millisecond)
+	}
+}
+
 // TestMain lets the test binary be its own child: with MEASURE_SPIN set it
-// burns that much CPU, holds MEASURE_HOLD MiB resident and exits.
+// touches MEASURE_HOLD MiB, writes one byte to stdout, burns MEASURE_SPIN
+// of CPU time holding that memory, and exits.
 func TestMain(m *testing.M) {
 	if s := os.Getenv("MEASURE_SPIN"); s != "" {
 		d, _ := time.ParseDuration(s)
@@ -24,8 +34,9 @@ func TestMain(m *testing.M) {
 		for i := range buf {
 			buf[i] = byte(i)
 		}
-		spin(d)
-		os.Stdout.Write(buf[:1])
+		os.Stdout.Write(buf[:1]) // it holds its memory now
+		spinCPU(d)
+		runtime.KeepAlive(buf)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -40,11 +51,14 @@ func child(t *testing.T, spin time.Duration, holdMiB int) *exec.Cmd {
 	return cmd
 }
 
+// SelfCPU counts in nanoseconds: 200 ms of spinning is more than 10 ms
+// of CPU time (however busy the machine) and less than all CPUs' worth.
 func TestSelfCPU(t *testing.T) {
-	before := SelfCPU()
-	spin(100 * time.Millisecond)
-	if d := SelfCPU() - before; d < 50*time.Millisecond || d > 5*time.Second {
-		t.Errorf("100 ms of spinning counted as %s of CPU", d)
+	before, start := SelfCPU(), time.Now()
+	spin(200 * time.Millisecond)
+	wall := time.Since(start)
+	if d := SelfCPU() - before; d < 10*time.Millisecond || d > wall*time.Duration(runtime.NumCPU())+100*time.Millisecond {
+		t.Errorf("%s of spinning counted as %s of CPU", wall, d)
 	}
 }
 
@@ -56,8 +70,8 @@ func TestExited(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := Exited(cmd.ProcessState)
-	if u.CPU < 100*time.Millisecond || u.CPU > 10*time.Second {
-		t.Errorf("a child spinning 200 ms used %s of CPU", u.CPU)
+	if u.CPU < 200*time.Millisecond || u.CPU > 10*time.Second {
+		t.Errorf("a child that burnt 200 ms of CPU used %s", u.CPU)
 	}
 	if u.PeakRSSKiB < 64<<10 || u.PeakRSSKiB > 1<<20 {
 		t.Errorf("a child holding 64 MiB peaked at %d KiB", u.PeakRSSKiB)
