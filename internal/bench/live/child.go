@@ -33,7 +33,7 @@ type child struct {
 	err       error // the process's exit, once done is closed
 }
 
-var listenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
+var listenRE = regexp.MustCompile(`msg="http server listening" (?:.* )?addr=(\S+)`)
 
 // spawn starts `bin run -c cfgPath` and any extra arguments. The
 // child does not inherit PGCDC_* variables: the bench's config is the whole
