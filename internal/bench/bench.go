@@ -162,8 +162,8 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 			}
 			delivered = fmt.Sprintf("; webhook: %d events in %d requests, in order", events, reqs)
 		}
-		var confirmed string
-		if err := conn.QueryRow(ctx, `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, fmt.Sprintf("pgcdc_%d", i)).Scan(&confirmed); err != nil {
+		confirmed, err := confirmedOnceReleased(ctx, conn, fmt.Sprintf("pgcdc_%d", i))
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "run %d: pg_recvlogical %.2fs, pgcdc %.2fs (slot confirmed %s, end %s%s)\n", i+1, recv[i].wall.Seconds(), mine[i].wall.Seconds(), confirmed, end, delivered)
@@ -178,6 +178,33 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 	fmt.Fprintf(&b, "  ratio pgcdc / pg_recvlogical (rows/s): %.2f\n", mr/rr)
 	fmt.Fprint(out, b.String())
 	return nil
+}
+
+// confirmedOnceReleased returns the slot's confirmed position once its
+// walsender has gone: pgcdc's last standby status may still be in the
+// walsender's socket when pgcdc exits, and the slot shows it only once
+// the walsender read it (it reads up to the connection's end before it
+// exits).
+func confirmedOnceReleased(ctx context.Context, conn *pgx.Conn, slot string) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var confirmed string
+		var active bool
+		if err := conn.QueryRow(ctx, `SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&confirmed, &active); err != nil {
+			return "", fmt.Errorf("slot %s: %w", slot, err)
+		}
+		if !active {
+			return confirmed, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("slot %s still active 10 s after pgcdc exited", slot)
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 }
 
 func best(rs []result) result {

@@ -15,10 +15,7 @@ import (
 	"github.com/pgcdc/pgcdc/internal/bench/benchtest"
 )
 
-// binary is the pgcdc that the drain runs start.
-var binary string
-
-func TestMain(m *testing.M) { benchtest.Main(m, &binary) }
+func TestMain(m *testing.M) { benchtest.Main(m) }
 
 // TestRun runs a small bench with each sink: both tools drain every row,
 // the webhook receiver counts them all (signed, in order), and the report
@@ -31,7 +28,7 @@ func TestRun(t *testing.T) {
 		t.Run(o.Sink, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			o.Binary = binary
+			o.Binary = benchtest.Binary(t)
 			var out bytes.Buffer
 			if err := Run(ctx, &out, o); err != nil {
 				t.Fatalf("bench: %v\n%s", err, out.String())

@@ -133,13 +133,26 @@ func parseMicrosUTC(b []byte) (int64, bool) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
 		return 0, false
 	}
-	// time.Date neither allocates nor looks up a zone for UTC. A day past
-	// the month's end would roll over: time.Parse rejects it, so do we.
-	t := time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), int(s), int(us)*1000, time.UTC)
-	if t.Day() != int(d) {
+	// A day past the month's end would roll over: time.Parse rejects it,
+	// so do we. time.Date neither allocates nor looks up a zone for UTC.
+	if d > 28 && d > int64(daysIn(time.Month(mo), int(y))) {
 		return 0, false
 	}
-	return t.UnixMicro(), true
+	return time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), int(s), int(us)*1000, time.UTC).UnixMicro(), true
+}
+
+// daysIn returns the number of days of month m in year y.
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // runSSE connects to the SSE endpoint with a plain net/http request on one

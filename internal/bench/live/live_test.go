@@ -15,10 +15,7 @@ import (
 	"github.com/pgcdc/pgcdc/internal/bench/benchtest"
 )
 
-// binary is the pgcdc that the runs start as their child.
-var binary string
-
-func TestMain(m *testing.M) { benchtest.Main(m, &binary) }
+func TestMain(m *testing.M) { benchtest.Main(m) }
 
 // TestRun runs pgcdc bench live's core with a few clients of each
 // protocol at a low rate: every client must receive every event of the
@@ -28,7 +25,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	o := Options{Protos: []string{"sse", "websocket"}, Clients: []int{5}, Rate: 50, Writers: 2,
-		Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Drain: 10 * time.Second, Binary: binary}
+		Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Drain: 10 * time.Second, Binary: benchtest.Binary(t)}
 	rs, err := Run(ctx, &out, o)
 	if err != nil {
 		t.Fatalf("bench live: %v\n%s", err, out.String())
@@ -94,7 +91,7 @@ func TestLatencyHistQuantiles(t *testing.T) {
 //	PGCDC_BENCH_LIVE='--clients 1000,2000,5000,10000' go test -run '^$' -bench BenchmarkLive -benchtime 1x -timeout 1h ./internal/bench/live
 func BenchmarkLive(b *testing.B) {
 	for b.Loop() {
-		cmd := exec.Command(binary, append([]string{"bench", "live"}, strings.Fields(os.Getenv("PGCDC_BENCH_LIVE"))...)...)
+		cmd := exec.Command(benchtest.Binary(b), append([]string{"bench", "live"}, strings.Fields(os.Getenv("PGCDC_BENCH_LIVE"))...)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			b.Fatal(err)
