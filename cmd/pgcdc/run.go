@@ -64,8 +64,8 @@ func newRunCmd() *cobra.Command {
 }
 
 // signalContext is cancelled by the first SIGINT/SIGTERM (graceful drain);
-// a second one exits at once.
-func signalContext() (context.Context, context.CancelFunc) {
+// a second one runs beforeExit and exits at once.
+func signalContext(beforeExit ...func()) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -74,6 +74,9 @@ func signalContext() (context.Context, context.CancelFunc) {
 		cancel()
 		<-ch
 		fmt.Fprintln(os.Stderr, "pgcdc: second signal, exiting without draining")
+		for _, f := range beforeExit {
+			f()
+		}
 		os.Exit(exitError)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }

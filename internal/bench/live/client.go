@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"bufio"
@@ -15,16 +15,16 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// liveWindow is shared by the clients of one run: events committed at or
+// measuredWindow is shared by the clients of one run: events committed at or
 // after start (Unix microseconds) are measured. It is math.MaxInt64 until
 // the warmup ends.
-type liveWindow struct{ start atomic.Int64 }
+type measuredWindow struct{ start atomic.Int64 }
 
-// liveClient is one SSE or WebSocket client of pgcdc bench live. Its
+// client is one SSE or WebSocket client of pgcdc bench live. Its
 // goroutine owns hist, window, lastID and err until done is closed;
 // received may be read at any time.
-type liveClient struct {
-	win      *liveWindow
+type client struct {
+	win      *measuredWindow
 	received atomic.Int64 // events received, all of them
 	window   int64        // events received that were committed in the window
 	hist     latencyHist
@@ -37,12 +37,12 @@ type liveClient struct {
 	done     chan struct{}
 }
 
-func newLiveClient(win *liveWindow) *liveClient {
-	return &liveClient{win: win, done: make(chan struct{})}
+func newClient(win *measuredWindow) *client {
+	return &client{win: win, done: make(chan struct{})}
 }
 
 // close ends the client's stream on purpose: its end is not an error.
-func (c *liveClient) close() {
+func (c *client) close() {
 	c.stopping.Store(true)
 	if p := c.conn.Load(); p != nil {
 		_ = (*p).Close()
@@ -51,7 +51,7 @@ func (c *liveClient) close() {
 
 // fail records the first error. An error after close is the bench's doing
 // and not recorded.
-func (c *liveClient) fail(err error) {
+func (c *client) fail(err error) {
 	if c.err == nil && !c.stopping.Load() {
 		c.err = err
 	}
@@ -60,7 +60,7 @@ func (c *liveClient) fail(err error) {
 // event records one event: its id must sort after the previous one (ids
 // are fixed-width hexadecimal, so bytes order them), and its commit_time
 // gives the latency.
-func (c *liveClient) event(id, data []byte, now time.Time) {
+func (c *client) event(id, data []byte, now time.Time) {
 	if len(id) == 0 || len(id) > len(c.lastID) {
 		c.fail(fmt.Errorf("event without a valid id: %.80q", data))
 		return
@@ -130,28 +130,29 @@ func parseMicrosUTC(b []byte) (int64, bool) {
 	mi, ok5 := num(b[14:16])
 	s, ok6 := num(b[17:19])
 	us, ok7 := num(b[20:26])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
 		return 0, false
 	}
-	secs := daysFromCivil(y, mo, d)*86400 + h*3600 + mi*60 + s
-	return secs*1_000_000 + us, true
+	// A day past the month's end would roll over: time.Parse rejects it,
+	// so do we. time.Date neither allocates nor looks up a zone for UTC.
+	if d > 28 && d > int64(daysIn(time.Month(mo), int(y))) {
+		return 0, false
+	}
+	return time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), int(s), int(us)*1000, time.UTC).UnixMicro(), true
 }
 
-// daysFromCivil returns the days from 1970-01-01 to the given proleptic
-// Gregorian date (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
+// daysIn returns the number of days of month m in year y.
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
 	}
-	era := y / 400
-	if y < 0 {
-		era = (y - 399) / 400
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12 // March = 0
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
+	return 31
 }
 
 // runSSE connects to the SSE endpoint with a plain net/http request on one
@@ -159,7 +160,7 @@ func daysFromCivil(y, m, d int64) int64 {
 // error), then reads the stream until it ends. Only net/http is used: the
 // request is written with Request.Write and the response read with
 // http.ReadResponse, so each client costs one goroutine.
-func (c *liveClient) runSSE(addr string, ready func(error)) {
+func (c *client) runSSE(addr string, ready func(error)) {
 	defer close(c.done)
 	raw, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
@@ -180,7 +181,7 @@ func (c *liveClient) runSSE(addr string, ready func(error)) {
 		ready(fmt.Errorf("send request: %w", err))
 		return
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, liveReadBuffer), req)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, readBuffer), req)
 	if err != nil {
 		ready(fmt.Errorf("read response: %w", err))
 		return
@@ -193,12 +194,12 @@ func (c *liveClient) runSSE(addr string, ready func(error)) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	ready(nil)
-	c.readSSE(bufio.NewReaderSize(resp.Body, liveReadBuffer))
+	c.readSSE(bufio.NewReaderSize(resp.Body, readBuffer))
 }
 
 // readSSE parses the SSE stream: id and data lines make an event; a named
 // message (reset, disconnect) is an error; comments and retry are skipped.
-func (c *liveClient) readSSE(r *bufio.Reader) {
+func (c *client) readSSE(r *bufio.Reader) {
 	var id [32]byte
 	var idLen int
 	var name string
@@ -239,9 +240,9 @@ var (
 	wsSubscribed = []byte(`{"type":"subscribed","id":"t"}`)
 )
 
-// liveReadBuffer is the read buffer of each client: large enough that a
+// readBuffer is the read buffer of each client: large enough that a
 // client that fell behind catches up in few reads.
-const liveReadBuffer = 16 << 10
+const readBuffer = 16 << 10
 
 // stampConn notes when each read returned: an event's receive time is the
 // end of the read that brought its last byte, which costs one clock read
@@ -262,9 +263,9 @@ func (s *stampConn) Read(p []byte) (int, error) {
 // runWS connects to the WebSocket endpoint, subscribes to public.ticks,
 // calls ready once the subscription is confirmed (or with the error), then
 // reads events until the connection ends.
-func (c *liveClient) runWS(addr string, ready func(error)) {
+func (c *client) runWS(addr string, ready func(error)) {
 	defer close(c.done)
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: liveReadBuffer, WriteBufferSize: 512,
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: readBuffer, WriteBufferSize: 512,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil {

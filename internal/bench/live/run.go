@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/pgcdc/pgcdc/internal/measure"
 )
 
-// liveResult is one run of pgcdc bench live: one protocol, one client
+// Result is one run of pgcdc bench live: one protocol, one client
 // count.
-type liveResult struct {
+type Result struct {
 	Proto   string
 	Clients int
 	// IdleKiB is the growth of pgcdc's RSS per connected idle client.
@@ -44,7 +46,7 @@ type liveResult struct {
 }
 
 // CPUPerMillion returns pgcdc's CPU seconds per million deliveries.
-func (r liveResult) CPUPerMillion() float64 {
+func (r Result) CPUPerMillion() float64 {
 	if r.Delivered == 0 {
 		return math.NaN()
 	}
@@ -53,7 +55,7 @@ func (r liveResult) CPUPerMillion() float64 {
 
 // DeliveryRate returns the deliveries per second from the end of the
 // warmup to the end of the drain.
-func (r liveResult) DeliveryRate() float64 {
+func (r Result) DeliveryRate() float64 {
 	if r.Measured <= 0 {
 		return 0
 	}
@@ -61,8 +63,8 @@ func (r liveResult) DeliveryRate() float64 {
 }
 
 // run does one measured run with n clients of proto.
-func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveResult, err error) {
-	res = liveResult{Proto: proto, Clients: n}
+func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, err error) {
+	res = Result{Proto: proto, Clients: n}
 	if _, err := e.admin.Exec(ctx, `TRUNCATE ticks`); err != nil {
 		return res, fmt.Errorf("truncate ticks: %w", err)
 	}
@@ -70,11 +72,11 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 	if err != nil {
 		return res, err
 	}
-	win := &liveWindow{}
+	win := &measuredWindow{}
 	win.start.Store(math.MaxInt64)
-	clients := make([]*liveClient, n)
+	clients := make([]*client, n)
 	for i := range clients {
-		clients[i] = newLiveClient(win)
+		clients[i] = newClient(win)
 	}
 	stopLaunch := make(chan struct{})
 	stopped := false
@@ -92,14 +94,14 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 		return res, err
 	}
 	pid := child.pid()
-	rss0, _, err := procMem(pid)
+	rss0, _, err := measure.ProcessMemory(pid)
 	if err != nil {
 		return res, err
 	}
-	if err := connectLive(ctx, clients, proto, addr, stopLaunch); err != nil {
+	if err := connect(ctx, clients, proto, addr, stopLaunch); err != nil {
 		return res, err
 	}
-	rss1, _, err := procMem(pid)
+	rss1, _, err := measure.ProcessMemory(pid)
 	if err != nil {
 		return res, err
 	}
@@ -107,8 +109,8 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 
 	// Traffic: warmup, then the measured window.
 	t0 := time.Now()
-	start := t0.Add(e.o.warmup).Truncate(time.Microsecond)
-	end := start.Add(e.o.duration)
+	start := t0.Add(e.o.Warmup).Truncate(time.Microsecond)
+	end := start.Add(e.o.Duration)
 	win.start.Store(start.UnixMicro())
 	wrote := make(chan writerResult, 1)
 	go func() { wrote <- e.write(ctx, t0, end) }()
@@ -118,8 +120,8 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 		<-wrote
 		return res, ctx.Err()
 	}
-	got0, wall0, self0 := receivedBy(clients), time.Now(), selfCPU()
-	cpu0, err := procCPU(pid)
+	got0, wall0, self0 := receivedBy(clients), time.Now(), measure.SelfCPU()
+	cpu0, err := measure.ProcessCPU(pid)
 	if err != nil {
 		return res, err
 	}
@@ -141,21 +143,21 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 	if d := wr.lastDone.Sub(start); d > 0 {
 		res.Rate = float64(res.Window) / d.Seconds()
 	}
-	if err := drainLive(ctx, clients, res.Committed, e.o.drain); err != nil {
+	if err := drain(ctx, clients, res.Committed, e.o.Drain); err != nil {
 		return res, err
 	}
-	cpu1, err := procCPU(pid)
+	cpu1, err := measure.ProcessCPU(pid)
 	if err != nil {
 		return res, err
 	}
-	res.ClientCPU, res.Measured, res.Delivered = selfCPU()-self0, time.Since(wall0), receivedBy(clients)-got0
+	res.ClientCPU, res.Measured, res.Delivered = measure.SelfCPU()-self0, time.Since(wall0), receivedBy(clients)-got0
 	res.ServerCPU = cpu1 - cpu0
 	pg1, err := clusterCPU(e.cl.DataDir())
 	if err != nil {
 		return res, err
 	}
-	res.PostgresCPU = cpuSince(pg0, pg1)
-	if res.RSSKiB, res.HWMKiB, err = procMem(pid); err != nil {
+	res.PostgresCPU = measure.CPUSince(pg0, pg1)
+	if res.RSSKiB, res.HWMKiB, err = measure.ProcessMemory(pid); err != nil {
 		return res, err
 	}
 
@@ -176,10 +178,10 @@ func (e *liveEnv) run(ctx context.Context, proto string, n, seq int) (res liveRe
 // startChild writes the run's config and starts pgcdc run. Each run has
 // its own slot, created at the current WAL position, so no event of an
 // earlier run reaches this one.
-func (e *liveEnv) startChild(seq int) (*liveChild, error) {
+func (e *env) startChild(seq int) (*child, error) {
 	// Buffers large enough that no client is cut off for lag within a run:
 	// the bench measures latency, not the overflow policy.
-	events := e.o.rate*int((e.o.warmup+e.o.duration).Seconds()+1) + 1000
+	events := e.o.Rate*int((e.o.Warmup+e.o.Duration).Seconds()+1) + 1000
 	buf := max(10000, 2*events)
 	cfg := fmt.Sprintf(`source: {dsn: %q, slot: bench_live_%d, publication: bench_live, create: true, tables: ["public.ticks"]}
 server: {listen: "127.0.0.1:0"}
@@ -193,16 +195,16 @@ log: {level: info}
 		return nil, err
 	}
 	var extra []string
-	if e.o.cpuProfile != "" {
-		extra = []string{"--cpuprofile", e.o.cpuProfile} // each run overwrites it: the last run's stays
+	if e.o.CPUProfile != "" {
+		extra = []string{"--cpuprofile", e.o.CPUProfile} // each run overwrites it: the last run's stays
 	}
-	return startLiveChild(e.bin, path, extra...)
+	return spawn(e.bin, path, extra...)
 }
 
-// connectLive connects every client, at most 64 handshakes at a time, and
+// connect connects every client, at most 64 handshakes at a time, and
 // waits until each is connected (SSE: the response head arrived;
 // WebSocket: the subscription is confirmed).
-func connectLive(ctx context.Context, clients []*liveClient, proto, addr string, stop <-chan struct{}) error {
+func connect(ctx context.Context, clients []*client, proto, addr string, stop <-chan struct{}) error {
 	sem := make(chan struct{}, 64)
 	var mu sync.Mutex
 	var failed int
@@ -253,15 +255,15 @@ func connectLive(ctx context.Context, clients []*liveClient, proto, addr string,
 	return nil
 }
 
-// drainLive waits until every client whose stream is still open has
+// drain waits until every client whose stream is still open has
 // received want events, or for at most timeout.
-func drainLive(ctx context.Context, clients []*liveClient, want int64, timeout time.Duration) error {
+func drain(ctx context.Context, clients []*client, want int64, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	next := 0 // clients[:next] caught up or ended
-	caughtUp := func(c *liveClient) bool {
+	caughtUp := func(c *client) bool {
 		select {
 		case <-c.done: // ended early: it will not catch up
 			return true
@@ -287,7 +289,7 @@ func drainLive(ctx context.Context, clients []*liveClient, want int64, timeout t
 }
 
 // waitClients waits until every client goroutine ended.
-func waitClients(clients []*liveClient, timeout time.Duration) error {
+func waitClients(clients []*client, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for i, c := range clients {
@@ -301,7 +303,7 @@ func waitClients(clients []*liveClient, timeout time.Duration) error {
 }
 
 // receivedBy returns the events the clients received so far.
-func receivedBy(clients []*liveClient) int64 {
+func receivedBy(clients []*client) int64 {
 	var n int64
 	for _, c := range clients {
 		n += c.received.Load()
@@ -311,7 +313,7 @@ func receivedBy(clients []*liveClient) int64 {
 
 // tally merges the clients' histograms and counts into r. Events of the
 // window a client did not receive count as lost (over 10 s).
-func (r *liveResult) tally(clients []*liveClient) {
+func (r *Result) tally(clients []*client) {
 	var h latencyHist
 	for _, c := range clients {
 		h.merge(&c.hist)
@@ -331,14 +333,14 @@ func (r *liveResult) tally(clients []*liveClient) {
 	r.Latency = h.stats()
 }
 
-const liveRowFormat = "%-9s %7s %8s %6s %10s %9s %9s %8s %8s %8s %8s %7s %7s %6s %7s %6s %5s\n"
+const rowFormat = "%-9s %7s %8s %6s %10s %9s %9s %8s %8s %8s %8s %7s %7s %6s %7s %6s %5s\n"
 
-func printLiveHeader(out io.Writer) {
-	fmt.Fprintf(out, liveRowFormat, "proto", "clients", "idle KiB", "rate/s", "samples", "missing", "complete",
+func printHeader(out io.Writer) {
+	fmt.Fprintf(out, rowFormat, "proto", "clients", "idle KiB", "rate/s", "samples", "missing", "complete",
 		"p50", "p90", "p99", "max", "deliv/s", "srv CPU", "s/1M", "RSS MiB", "pg CPU", "bench")
 }
 
-func printLiveRow(out io.Writer, r liveResult) {
+func printRow(out io.Writer, r Result) {
 	l := r.Latency
 	maxLatency := "-" // no samples
 	if r.WindowDeliveries > 0 {
@@ -350,7 +352,7 @@ func printLiveRow(out io.Writer, r liveResult) {
 		}
 		return fmt.Sprintf("%.0f%%", 100*d.Seconds()/r.Measured.Seconds())
 	}
-	fmt.Fprintf(out, liveRowFormat, r.Proto, fmt.Sprint(r.Clients), fmt.Sprintf("%.1f", r.IdleKiB), fmt.Sprintf("%.0f", r.Rate),
+	fmt.Fprintf(out, rowFormat, r.Proto, fmt.Sprint(r.Clients), fmt.Sprintf("%.1f", r.IdleKiB), fmt.Sprintf("%.0f", r.Rate),
 		fmt.Sprint(r.WindowDeliveries), fmt.Sprint(r.Missing), fmt.Sprintf("%d/%d", r.Complete, r.Clients),
 		fmtLatency(l.P50, l.P50Over), fmtLatency(l.P90, l.P90Over), fmtLatency(l.P99, l.P99Over), maxLatency,
 		fmt.Sprintf("%.0f", r.DeliveryRate()), pct(r.ServerCPU), fmt.Sprintf("%.2f", r.CPUPerMillion()), fmt.Sprintf("%.0f", float64(r.RSSKiB)/1024), pct(r.PostgresCPU), pct(r.ClientCPU))
@@ -359,10 +361,10 @@ func printLiveRow(out io.Writer, r liveResult) {
 	}
 }
 
-// printLiveSummary explains the columns and names, per protocol, the
+// printSummary explains the columns and names, per protocol, the
 // largest client count whose p99 stayed under 100 ms with every event
 // delivered.
-func printLiveSummary(out io.Writer, rs []liveResult) {
+func printSummary(out io.Writer, rs []Result) {
 	fmt.Fprintf(out, `
 idle KiB: pgcdc RSS growth per connected idle client; rate/s: achieved commits/s; samples and
 missing: events committed in the measured window (× clients) received / not received by the end of
@@ -373,7 +375,7 @@ drain; srv CPU: pgcdc's CPU time then (100%% = one core); s/1M: its CPU seconds 
 deliveries; RSS MiB: pgcdc's at the end; pg CPU: PostgreSQL's CPU time; bench: this process's
 (clients and writer). The clients, pgcdc and PostgreSQL share the CPUs.
 load average at the end: %s
-`, loadAverage())
+`, measure.LoadAverage())
 	for _, proto := range []string{"sse", "websocket"} {
 		best, tried := 0, false
 		for _, r := range rs {
