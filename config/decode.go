@@ -12,12 +12,6 @@ import (
 	"github.com/goccy/go-yaml/token"
 )
 
-// Limits that keep hostile input (alias bombs, deep nesting) cheap.
-const (
-	maxNodes = 100_000 // node visits per document, aliases included
-	maxDepth = 64      // nesting of mappings, lists and aliases
-)
-
 // extensionPrefix starts top-level keys that pgcdc ignores, as in
 // docker-compose: they hold anchors for the rest of the file to alias,
 // e.g. "x-retry: &retry {initial: 1s, max: 1m}".
@@ -32,12 +26,17 @@ type position struct{ line, col int }
 // path, and every problem in the file is reported, not just the first.
 // String scalars are expanded (${VAR}) as they are decoded; keys never are.
 type decoder struct {
-	env     func(string) (string, bool)
-	anchors map[string]ast.Node
+	env func(string) (string, bool)
+	raw bool // no ${} expansion (values from the environment)
+	// anchors holds every anchor of the file in document order, by name.
+	anchors map[string][]*ast.AnchorNode
 	pos     map[string]position
 	errs    errorList
-	nodes   int
-	depth   int
+	// failed holds the paths whose value could not be decoded, so that
+	// validation does not report them a second time.
+	failed map[string]bool
+	nodes  int
+	depth  int
 }
 
 // parseYAML parses data into an AST. It returns syntax problems as Errors
@@ -45,6 +44,9 @@ type decoder struct {
 // so a panic in it is turned into an error instead of taking the process
 // down.
 func parseYAML(data []byte) (f *ast.File, err error) {
+	if fe := checkSize(data); fe != nil {
+		return nil, Errors{fe}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, Errors{{Msg: fmt.Sprintf("yaml: parser failed on this input: %v", r)}}
@@ -59,7 +61,7 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 		fe := &FieldError{Msg: "yaml: " + firstLine(ye.GetMessage())}
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			fe.Line, fe.Column = tk.Position.Line, tk.Position.Column
-			if strings.Contains(lineOf(data, fe.Line), "${") {
+			if lines := strings.Split(string(data), "\n"); fe.Line <= len(lines) && strings.Contains(lines[fe.Line-1], "${") {
 				fe.Msg += ` (inside {...} or [...], quote a value that uses ${VAR}: "${VAR}")`
 			}
 		}
@@ -76,14 +78,20 @@ func (d *decoder) decodeFile(f *ast.File, cfg *Config) {
 			continue
 		}
 		if body != nil {
-			line, col := nodePos(doc.Body)
-			d.errs.addAt(line, col, "", "want one YAML document, found a second one")
+			d.fail(doc.Body, "", "want one YAML document, found a second one")
 			return
 		}
 		body = doc.Body
 	}
 	if body == nil {
 		return // an empty file is an empty config; Validate says what is missing
+	}
+	for _, n := range ast.Filter(ast.AnchorType, body) {
+		a := n.(*ast.AnchorNode)
+		if a.Name != nil && a.Name.GetToken() != nil {
+			name := a.Name.GetToken().Value
+			d.anchors[name] = append(d.anchors[name], a)
+		}
 	}
 	d.decode(body, reflect.ValueOf(cfg).Elem(), "")
 }
@@ -92,15 +100,13 @@ func (d *decoder) decodeFile(f *ast.File, cfg *Config) {
 func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
 	d.nodes++
 	if d.nodes == maxNodes+1 {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "document too large: more than %d values (an alias loop or alias bomb?)", maxNodes)
+		d.fail(node, path, "document too large: more than %d values (an alias loop or alias bomb?)", maxNodes)
 	}
 	if d.nodes > maxNodes {
 		return
 	}
 	if d.depth >= maxDepth {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "nested more than %d levels deep", maxDepth)
+		d.fail(node, path, "nested more than %d levels deep", maxDepth)
 		return
 	}
 	d.depth++
@@ -145,23 +151,25 @@ func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
 }
 
 // resolve follows anchors, aliases and tags to the node holding the value.
+// An alias refers to the last anchor of its name written before it.
 func (d *decoder) resolve(node ast.Node, path string) (ast.Node, bool) {
 	for range maxDepth {
 		switch n := node.(type) {
 		case *ast.AnchorNode:
-			if n.Name != nil && n.Name.GetToken() != nil {
-				d.anchors[n.Name.GetToken().Value] = n.Value
-			}
 			node = n.Value
 		case *ast.AliasNode:
 			name := ""
 			if n.Value != nil && n.Value.GetToken() != nil {
 				name = n.Value.GetToken().Value
 			}
-			target, ok := d.anchors[name]
-			if !ok {
-				line, col := nodePos(n)
-				d.errs.addAt(line, col, path, "alias *%s refers to no anchor defined before it", name)
+			var target ast.Node
+			for _, a := range d.anchors[name] {
+				if before(a, n) {
+					target = a.Value
+				}
+			}
+			if target == nil {
+				d.fail(n, path, "alias *%s refers to no anchor defined before it", name)
 				return nil, false
 			}
 			node = target
@@ -174,9 +182,15 @@ func (d *decoder) resolve(node ast.Node, path string) (ast.Node, bool) {
 			return node, true
 		}
 	}
-	line, col := nodePos(node)
-	d.errs.addAt(line, col, path, "too many nested anchors, aliases or tags")
+	d.fail(node, path, "too many nested anchors, aliases or tags")
 	return nil, false
+}
+
+// before reports whether a starts before b in the file.
+func before(a, b ast.Node) bool {
+	la, ca := nodePos(a)
+	lb, cb := nodePos(b)
+	return la < lb || la == lb && ca < cb
 }
 
 // decodeStruct decodes a mapping into struct v, rejecting unknown keys.
@@ -192,7 +206,6 @@ func (d *decoder) decodeStruct(node ast.Node, v reflect.Value, path string) {
 			d.merge(p.Value, v, path)
 		}
 	}
-	seen := make(map[string]bool, len(pairs))
 	for _, p := range pairs {
 		if p.Key == nil || p.Key.IsMergeKey() {
 			continue
@@ -202,14 +215,8 @@ func (d *decoder) decodeStruct(node ast.Node, v reflect.Value, path string) {
 			continue
 		}
 		line, col := nodePos(p.Key)
-		if seen[key] {
-			d.errs.addAt(line, col, path, "duplicate key %q", key)
-			continue
-		}
-		seen[key] = true
 		if path == "" && strings.HasPrefix(key, extensionPrefix) {
-			d.collectAnchors(p.Value, 0)
-			continue
+			continue // its anchors were collected with the others
 		}
 		f, ok := lookupField(v.Type(), key)
 		if !ok {
@@ -223,34 +230,6 @@ func (d *decoder) decodeStruct(node ast.Node, v reflect.Value, path string) {
 		child := join(path, key)
 		d.pos[child] = position{line, col}
 		d.decode(p.Value, v.FieldByIndex(f.index), child)
-	}
-}
-
-// collectAnchors registers the anchors defined in a subtree that is not
-// decoded (an x- key), so that aliases elsewhere can refer to them.
-func (d *decoder) collectAnchors(node ast.Node, depth int) {
-	d.nodes++
-	if node == nil || depth >= maxDepth || d.nodes > maxNodes {
-		return
-	}
-	switch n := node.(type) {
-	case *ast.AnchorNode:
-		if n.Name != nil && n.Name.GetToken() != nil {
-			d.anchors[n.Name.GetToken().Value] = n.Value
-		}
-		d.collectAnchors(n.Value, depth+1)
-	case *ast.TagNode:
-		d.collectAnchors(n.Value, depth+1)
-	case *ast.MappingNode:
-		for _, p := range n.Values {
-			d.collectAnchors(p.Value, depth+1)
-		}
-	case *ast.MappingValueNode:
-		d.collectAnchors(n.Value, depth+1)
-	case *ast.SequenceNode:
-		for _, item := range n.Values {
-			d.collectAnchors(item, depth+1)
-		}
 	}
 }
 
@@ -277,8 +256,7 @@ func (d *decoder) mapping(node ast.Node, path string) ([]*ast.MappingValueNode, 
 	case *ast.MappingValueNode:
 		return []*ast.MappingValueNode{n}, true
 	}
-	line, col := nodePos(node)
-	d.errs.addAt(line, col, path, "want a mapping of keys to values, got %s", describe(node))
+	d.fail(node, path, "want a mapping of keys to values, got %s", describe(node))
 	return nil, false
 }
 
@@ -303,8 +281,7 @@ func (d *decoder) key(k ast.MapKeyNode, path string) (string, bool) {
 func (d *decoder) decodeSlice(node ast.Node, v reflect.Value, path string) {
 	seq, ok := node.(*ast.SequenceNode)
 	if !ok {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "want a list, got %s", describe(node))
+		d.fail(node, path, "want a list, got %s", describe(node))
 		return
 	}
 	out := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))
@@ -345,6 +322,15 @@ func (d *decoder) decodeMap(node ast.Node, v reflect.Value, path string) {
 		out.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
 	}
 	v.Set(out)
+}
+
+// fail records a problem with the value at path, written at node.
+func (d *decoder) fail(node ast.Node, path, format string, args ...any) {
+	line, col := nodePos(node)
+	d.errs.addAt(line, col, path, format, args...)
+	if d.failed != nil {
+		d.failed[path] = true
+	}
 }
 
 // nodePos returns the line and column where node starts, or 0, 0.

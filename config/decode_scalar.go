@@ -2,7 +2,7 @@ package config
 
 import (
 	"errors"
-	"math"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -26,14 +26,15 @@ func (d *decoder) scalar(node ast.Node, path, want string) (string, bool) {
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 		return n.GetToken().Value, true
 	default:
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "want %s, got %s", want, describe(node))
+		d.fail(node, path, "want %s, got %s", want, describe(node))
 		return "", false
+	}
+	if d.raw {
+		return s, true
 	}
 	out, err := expand(s, d.env)
 	if err != nil {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "%v", err)
+		d.fail(node, path, "%v", err)
 		return "", false
 	}
 	return out, true
@@ -41,63 +42,35 @@ func (d *decoder) scalar(node ast.Node, path, want string) (string, bool) {
 
 // decodeBool decodes true or false.
 func (d *decoder) decodeBool(node ast.Node, v reflect.Value, path string) {
-	if b, ok := node.(*ast.BoolNode); ok {
-		v.SetBool(b.Value)
-		return
-	}
 	s, ok := d.scalar(node, path, "true or false")
-	if !ok {
-		return
-	}
-	switch strings.ToLower(s) {
-	case "true":
-		v.SetBool(true)
-	case "false":
-		v.SetBool(false)
+	switch l := strings.ToLower(s); {
+	case !ok:
+	case l == "true" || l == "false":
+		v.SetBool(l == "true")
 	default:
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "want true or false, got %s", quoteValue(s))
+		d.fail(node, path, "want true or false, got %s", quoteValue(s))
 	}
 }
 
-// decodeInt decodes a whole number, refusing fractions and overflow.
+// decodeInt decodes a whole number, refusing fractions and overflow. An
+// integer node is taken as goccy/go-yaml read it (0x1f, 0o17, 1_000).
 func (d *decoder) decodeInt(node ast.Node, v reflect.Value, path string) {
-	var (
-		n   int64
-		err error
-	)
-	switch in := node.(type) {
-	case *ast.IntegerNode:
-		switch x := in.Value.(type) {
-		case int64:
-			n = x
-		case uint64:
-			if x > math.MaxInt64 {
-				err = strconv.ErrRange
-			}
-			n = int64(x)
-		default:
-			err = strconv.ErrSyntax
-		}
-	default:
-		var s string
-		var ok bool
-		if s, ok = d.scalar(node, path, "a whole number"); !ok {
-			return
-		}
-		n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			line, col := nodePos(node)
-			d.errs.addAt(line, col, path, "want a whole number, got %s", quoteValue(s))
-			return
-		}
+	s, ok := d.scalar(node, path, "a whole number")
+	if in, isInt := node.(*ast.IntegerNode); isInt {
+		s = fmt.Sprint(in.Value)
 	}
-	if err != nil || v.OverflowInt(n) {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "number out of range for %s", v.Type())
+	if !ok {
 		return
 	}
-	v.SetInt(n)
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		d.fail(node, path, "want a whole number, got %s", quoteValue(s))
+	case err != nil || v.OverflowInt(n):
+		d.fail(node, path, "number out of range for %s", v.Type())
+	default:
+		v.SetInt(n)
+	}
 }
 
 // decodeDuration decodes a Go duration string such as "200ms" or "1h30m".
@@ -105,12 +78,11 @@ func (d *decoder) decodeInt(node ast.Node, v reflect.Value, path string) {
 // would be a guess.
 func (d *decoder) decodeDuration(node ast.Node, v reflect.Value, path string) {
 	if in, ok := node.(*ast.IntegerNode); ok {
-		if isZero(in.Value) {
-			v.SetInt(0)
+		if fmt.Sprint(in.Value) != "0" {
+			d.fail(node, path, "invalid duration %s: a number needs a unit, e.g. \"10s\", \"200ms\" or \"1h\"", in.GetToken().Value)
 			return
 		}
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "invalid duration %s: a number needs a unit, e.g. \"10s\", \"200ms\" or \"1h\"", in.GetToken().Value)
+		v.SetInt(0)
 		return
 	}
 	s, ok := d.scalar(node, path, `a duration such as "10s"`)
@@ -119,22 +91,10 @@ func (d *decoder) decodeDuration(node ast.Node, v reflect.Value, path string) {
 	}
 	dur, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		line, col := nodePos(node)
-		d.errs.addAt(line, col, path, "invalid duration %s: want a number with a unit (ns, us, ms, s, m, h), e.g. \"10s\", \"200ms\" or \"1h30m\"", quoteValue(s))
+		d.fail(node, path, "invalid duration %s: want a number with a unit (ns, us, ms, s, m, h), e.g. \"10s\", \"200ms\" or \"1h30m\"", quoteValue(s))
 		return
 	}
 	v.SetInt(int64(dur))
-}
-
-// isZero reports whether an IntegerNode value is 0.
-func isZero(v any) bool {
-	switch x := v.(type) {
-	case int64:
-		return x == 0
-	case uint64:
-		return x == 0
-	}
-	return false
 }
 
 // describe names the kind of a YAML node for messages.
@@ -166,18 +126,6 @@ func quoteValue(s string) string {
 		return strconv.Quote(s[:max]) + "..."
 	}
 	return strconv.Quote(s)
-}
-
-// lineOf returns line n (1-based) of data, or "".
-func lineOf(data []byte, n int) string {
-	for i := 1; len(data) > 0; i++ {
-		line, rest, _ := strings.Cut(string(data), "\n")
-		if i == n {
-			return line
-		}
-		data = []byte(rest)
-	}
-	return ""
 }
 
 // firstLine returns the first line of s, trimmed.

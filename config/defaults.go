@@ -12,6 +12,11 @@ const (
 
 // Enumerated values of other keys.
 const (
+	SourceReplication = "replication"
+	SourceTriggers    = "triggers"
+	SourceListen      = "listen"
+	SourceNATS        = "nats"
+
 	SnapshotNever   = "never"
 	SnapshotInitial = "initial"
 
@@ -72,36 +77,44 @@ const (
 	DefaultRetryMaxElapsed = time.Hour
 )
 
-// SetDefaults fills every empty or zero key that has a default; it is the
-// one place defaults live. Values already set are kept, so it may be
-// called more than once. Type-specific defaults are applied only to sinks
+// SetDefaults fills every empty or zero key that has a default. It is
+// where the configuration's defaults are decided: internal/wiring passes
+// the resulting values on, and the webhook and stdout sinks have no
+// defaults of their own. (sinks/sse, sinks/ws, sinks/hub, source.New and
+// pipeline.New still fall back on zero values for callers that do not
+// come through config; those fallbacks must agree with the Default*
+// constants.) Values already set are kept, so it may be called more than
+// once. Type-specific defaults are applied only to sinks
 // of that type, and a sink's name defaults to its type, and a broadcast
 // sink's path to DefaultSSEPath or DefaultWebSocketPath, only when it is
 // the one sink of its type.
 func (c *Config) SetDefaults() {
 	s := &c.Source
-	setString(&s.Slot, DefaultSlot)
-	setString(&s.Publication, DefaultPublication)
+	setDefault(&s.Slot, DefaultSlot)
+	setDefault(&s.Publication, DefaultPublication)
 	if len(s.Tables) == 0 {
 		s.Tables = []string{DefaultTable}
 	}
-	setString(&s.Snapshot, DefaultSnapshot)
-	setDuration(&s.StatusInterval, DefaultStatusInterval)
-	setDuration(&s.Reconnect.Initial, DefaultReconnectInitial)
-	setDuration(&s.Reconnect.Max, DefaultReconnectMax)
-	setDuration(&s.Reconnect.MaxElapsed, DefaultReconnectMaxElapsed)
-	setInt64(&s.RetainedWALWarn, DefaultRetainedWALWarn)
+	setDefault(&s.Type, SourceReplication)
+	setDefault(&s.Snapshot, DefaultSnapshot)
+	setDefault(&s.StatusInterval, DefaultStatusInterval)
+	setDefault(&s.Reconnect.Initial, DefaultReconnectInitial)
+	setDefault(&s.Reconnect.Max, DefaultReconnectMax)
+	setDefault(&s.Reconnect.MaxElapsed, DefaultReconnectMaxElapsed)
+	setDefault(&s.RetainedWALWarn, DefaultRetainedWALWarn)
 
 	p := &c.Pipeline
-	setInt(&p.BatchEvents, DefaultBatchEvents)
-	setInt(&p.SinkQueue, DefaultSinkQueue)
-	setInt64(&p.MaxInflightBytes, DefaultMaxInflightBytes)
-	setDuration(&p.DrainTimeout, DefaultDrainTimeout)
+	setDefault(&p.BatchEvents, DefaultBatchEvents)
+	setDefault(&p.SinkQueue, DefaultSinkQueue)
+	setDefault(&p.MaxInflightBytes, DefaultMaxInflightBytes)
+	setDefault(&p.DrainTimeout, DefaultDrainTimeout)
 
-	setString(&c.Server.Listen, DefaultListen)
-	setString(&c.Server.Auth.Mode, DefaultAuthMode)
-	setString(&c.Log.Level, DefaultLogLevel)
-	setString(&c.Log.Format, DefaultLogFormat)
+	if c.needsServer() {
+		setDefault(&c.Server.Listen, DefaultListen)
+	}
+	setDefault(&c.Server.Auth.Mode, DefaultAuthMode)
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
 
 	perType := map[string]int{}
 	for i := range c.Sinks {
@@ -111,65 +124,60 @@ func (c *Config) SetDefaults() {
 		k := &c.Sinks[i]
 		unique := perType[k.Type] == 1
 		if unique && k.Type != "" {
-			setString(&k.Name, k.Type)
+			setDefault(&k.Name, k.Type)
 		}
 		switch k.Type {
 		case TypeSSE:
 			setBroadcastDefaults(&k.Broadcast)
-			setDuration(&k.ClientRetry, DefaultClientRetry)
+			setDefault(&k.ClientRetry, DefaultClientRetry)
 			if unique {
-				setString(&k.Path, DefaultSSEPath)
+				setDefault(&k.Path, DefaultSSEPath)
 			}
 		case TypeWebSocket:
 			setBroadcastDefaults(&k.Broadcast)
-			setInt64(&k.MaxMessageBytes, DefaultMaxMessageBytes)
+			setDefault(&k.MaxMessageBytes, DefaultMaxMessageBytes)
 			if unique {
-				setString(&k.Path, DefaultWebSocketPath)
+				setDefault(&k.Path, DefaultWebSocketPath)
 			}
 		case TypeWebhook:
 			w := &k.Webhook
-			setDuration(&w.Timeout, DefaultWebhookTimeout)
-			setString(&w.Format, DefaultWebhookFormat)
-			setInt(&w.Batch.MaxEvents, DefaultBatchMaxEvents)
-			setInt64(&w.Batch.MaxBytes, DefaultBatchMaxBytes)
-			setDuration(&w.Batch.MaxWait, DefaultBatchMaxWait)
-			setDuration(&w.Retry.Initial, DefaultRetryInitial)
-			setDuration(&w.Retry.Max, DefaultRetryMax)
-			setDuration(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
+			setDefault(&w.Timeout, DefaultWebhookTimeout)
+			setDefault(&w.Format, DefaultWebhookFormat)
+			setDefault(&w.Batch.MaxEvents, DefaultBatchMaxEvents)
+			setDefault(&w.Batch.MaxBytes, DefaultBatchMaxBytes)
+			setDefault(&w.Batch.MaxWait, DefaultBatchMaxWait)
+			setDefault(&w.Retry.Initial, DefaultRetryInitial)
+			setDefault(&w.Retry.Max, DefaultRetryMax)
+			setDefault(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
 		}
 	}
 }
 
+// needsServer reports whether a sink needs the HTTP server (an sse or
+// websocket sink): only then does server.listen default to DefaultListen.
+func (c *Config) needsServer() bool {
+	for _, k := range c.Sinks {
+		if k.Type == TypeSSE || k.Type == TypeWebSocket {
+			return true
+		}
+	}
+	return false
+}
+
 // setBroadcastDefaults fills the settings shared by sse and websocket.
 func setBroadcastDefaults(b *Broadcast) {
-	setInt(&b.Replay.MaxEvents, DefaultReplayMaxEvents)
-	setInt64(&b.Replay.MaxBytes, DefaultReplayMaxBytes)
-	setDuration(&b.Replay.MaxAge, DefaultReplayMaxAge)
-	setInt(&b.ClientBuffer, DefaultClientBuffer)
-	setDuration(&b.Heartbeat, DefaultHeartbeat)
-	setDuration(&b.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&b.Replay.MaxEvents, DefaultReplayMaxEvents)
+	setDefault(&b.Replay.MaxBytes, DefaultReplayMaxBytes)
+	setDefault(&b.Replay.MaxAge, DefaultReplayMaxAge)
+	setDefault(&b.ClientBuffer, DefaultClientBuffer)
+	setDefault(&b.Heartbeat, DefaultHeartbeat)
+	setDefault(&b.WriteTimeout, DefaultWriteTimeout)
 }
 
-func setString(p *string, def string) {
-	if *p == "" {
-		*p = def
-	}
-}
-
-func setInt(p *int, def int) {
-	if *p == 0 {
-		*p = def
-	}
-}
-
-func setInt64(p *int64, def int64) {
-	if *p == 0 {
-		*p = def
-	}
-}
-
-func setDuration(p *time.Duration, def time.Duration) {
-	if *p == 0 {
+// setDefault sets *p to def when it is the zero value.
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
 		*p = def
 	}
 }

@@ -1,13 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/textproto"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // EnvPrefix starts the name of every environment override.
@@ -34,159 +36,206 @@ var ReservedEnv = []string{"PGCDC_CONFIG", "PGCDC_PG_BIN", "PGCDC_PG_USER", "PGC
 // problems are returned together as Errors, whose paths are the variable
 // names. Variables are applied in name order. Values are never quoted back
 // in messages about string keys, which may hold secrets.
+//
+// viper is not used for this: it cannot address a list entry by index or
+// by sink name, and it ignores a misspelt variable instead of rejecting it.
 func ApplyEnv(cfg *Config, environ []string) error {
-	_, err := applyEnv(cfg, environ)
+	_, err := applyEnv(cfg, environ, nil)
 	return err
 }
 
-// applyEnv is ApplyEnv also returning, for each key path it set, the
-// variable that set it.
-func applyEnv(cfg *Config, environ []string) (map[string]string, error) {
+// Setting sets one key by its path, e.g. from a command-line flag: Key
+// "source.slot", From "--slot" (named in messages about the value).
+type Setting struct {
+	Key, Value, From string
+}
+
+// applyEnv is ApplyEnv followed by the settings, which win over the
+// environment. It returns, for each key path it set, what set it.
+func applyEnv(cfg *Config, environ []string, settings []Setting) (map[string]string, error) {
+	idx := newEnvIndex(cfg)
+	defer idx.unalloc()
 	set := map[string]string{}
 	vars := slices.Clone(environ)
 	slices.Sort(vars)
 	var errs errorList
-	root := reflect.ValueOf(cfg).Elem()
 	for _, kv := range vars {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok || !strings.HasPrefix(name, EnvPrefix) || slices.Contains(ReservedEnv, name) {
 			continue
 		}
-		toks := strings.Split(strings.ToUpper(name[len(EnvPrefix):]), "_")
-		if slices.Contains(toks, "") {
-			errs.add(name, "names no config key: want %s plus a key path with single _ between parts", EnvPrefix)
+		k, err := idx.lookup(strings.ToUpper(name))
+		path := ""
+		if err == nil {
+			path, err = k.set(val)
+		}
+		if err != nil {
+			errs.add(name, "%v", err)
 			continue
 		}
-		var key string
-		matched, err := setEnv(root, toks, "", val, &key)
-		switch {
-		case err != nil:
-			errs.add(name, "%v", err)
-		case !matched:
-			msg := "names no config key"
-			if hint := closest(name, envKeys(root, EnvPrefix[:len(EnvPrefix)-1])); hint != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", hint)
-			}
-			errs.add(name, "%s", msg)
-		default:
-			set[key] = name
+		set[path] = name
+	}
+	for _, s := range settings {
+		k, ok := idx.byPath[s.Key]
+		if !ok {
+			errs.add(s.From, "internal: %s names no config key", s.Key)
+			continue
 		}
+		path, err := k.set(s.Value)
+		if err != nil {
+			errs.add(s.From, "%v", err)
+			continue
+		}
+		set[path] = s.From
 	}
 	return set, errs.err()
 }
 
-// setEnv stores val at the key that toks name below v, whose path is
-// path. It reports matched false when toks name no key, so that the caller
-// can try another split of the tokens; err is a problem with a key that
-// does exist.
-// The path of the key set is stored in *key.
-func setEnv(v reflect.Value, toks []string, path, val string, key *string) (matched bool, err error) {
-	t := v.Type()
-	switch {
-	case t == durationType || t.Kind() == reflect.String || t.Kind() == reflect.Bool ||
-		(t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64) ||
-		(t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String):
-		if len(toks) > 0 {
-			return false, nil
-		}
-		*key = path
-		return true, setLeaf(v, val, path)
-	case len(toks) == 0:
-		return true, fmt.Errorf("%s is a section, not a key: set its keys one by one", path)
-	case t.Kind() == reflect.Struct:
-		fs := slices.Clone(fieldsOf(t))
-		slices.SortStableFunc(fs, func(a, b field) int { return len(b.name) - len(a.name) })
-		for _, f := range fs {
-			ftoks := strings.Split(strings.ToUpper(f.name), "_")
-			if !hasPrefixToks(toks, ftoks) {
-				continue
-			}
-			if m, err := setEnv(v.FieldByIndex(f.index), toks[len(ftoks):], join(path, f.name), val, key); m {
-				return true, err
-			}
-		}
-		return false, nil
-	case t.Kind() == reflect.Pointer:
-		if !v.IsNil() {
-			return setEnv(v.Elem(), toks, path, val, key)
-		}
-		tmp := reflect.New(t.Elem())
-		m, err := setEnv(tmp.Elem(), toks, path, val, key)
-		if m && err == nil {
-			v.Set(tmp)
-		}
-		return m, err
-	case t.Kind() == reflect.Slice:
-		if i, err := strconv.Atoi(toks[0]); err == nil {
-			if i < 0 || i >= v.Len() {
-				return true, fmt.Errorf("%s has %d entries: index %d is out of range (an override cannot add an entry)", path, v.Len(), i)
-			}
-			return setEnv(v.Index(i), toks[1:], index(path, i), val, key)
-		}
-		for i := range v.Len() {
-			name := entryName(v, i)
-			if name == "" {
-				continue
-			}
-			ntoks := strings.Split(envName(name), "_")
-			if !hasPrefixToks(toks, ntoks) {
-				continue
-			}
-			if m, err := setEnv(v.Index(i), toks[len(ntoks):], index(path, i), val, key); m {
-				return true, err
-			}
-		}
-		return false, nil
-	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String:
-		want := strings.Join(toks, "_")
-		name := ""
-		for _, k := range v.MapKeys() {
-			if envName(k.String()) == want {
-				name = k.String()
-				break
-			}
-		}
-		if name == "" {
-			name = textproto.CanonicalMIMEHeaderKey(strings.Join(toks, "-"))
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(t))
-		}
-		v.SetMapIndex(reflect.ValueOf(name), reflect.ValueOf(val))
-		*key = join(path, name)
-		return true, nil
-	}
-	return false, nil
+// envKey is one key an override can set; header is set for a header,
+// the variable's part after HEADERS_.
+type envKey struct {
+	path, header string
+	v            reflect.Value // settable
+	section      bool          // a mapping or list, not a key
 }
 
-// setLeaf parses val into the scalar or string list v.
-func setLeaf(v reflect.Value, val, path string) error {
-	t := v.Type()
-	switch {
-	case t == durationType:
-		d, err := time.ParseDuration(strings.TrimSpace(val))
-		if err != nil {
-			return fmt.Errorf("%s: invalid duration %s: want a number with a unit, e.g. \"10s\" or \"200ms\"", path, quoteValue(val))
+// envIndex maps every override name of a Config to its key, first come
+// first served: an index (PGCDC_SINKS_1_URL) before a name.
+type envIndex struct {
+	byName, byPath map[string]*envKey
+	headers        map[string]*envKey // "PGCDC_SINKS_X_HEADERS_" → the map
+	lists          map[string]*envKey // "PGCDC_SINKS_" → the list, for index errors
+	// allocated are nil pointers (filter, project) given a value so that
+	// their keys can be set; the ones still empty are reset by unalloc.
+	allocated []reflect.Value
+}
+
+func newEnvIndex(cfg *Config) *envIndex {
+	idx := &envIndex{byName: map[string]*envKey{}, byPath: map[string]*envKey{},
+		headers: map[string]*envKey{}, lists: map[string]*envKey{}}
+	idx.add(reflect.ValueOf(cfg).Elem(), EnvPrefix[:len(EnvPrefix)-1], "")
+	return idx
+}
+
+// add indexes v, whose override name is name and key path is path.
+func (idx *envIndex) add(v reflect.Value, name, path string) {
+	k := &envKey{path: path, v: v, section: true}
+	switch t := v.Type(); {
+	case isLeaf(t):
+		k.section = false
+	case t.Kind() == reflect.Struct:
+		for _, f := range fieldsOf(t) {
+			idx.add(v.FieldByIndex(f.index), name+"_"+strings.ToUpper(f.name), join(path, f.name))
 		}
-		v.SetInt(int64(d))
-	case t.Kind() == reflect.String:
-		v.SetString(val)
-	case t.Kind() == reflect.Bool:
+	case t.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+			idx.allocated = append(idx.allocated, v)
+		}
+		idx.add(v.Elem(), name, path)
+		return
+	case t.Kind() == reflect.Slice:
+		idx.lists[name+"_"] = k
+		for i := range v.Len() {
+			idx.add(v.Index(i), name+"_"+strconv.Itoa(i), index(path, i))
+		}
+		for i := range v.Len() {
+			if n := entryName(v, i); n != "" {
+				idx.add(v.Index(i), name+"_"+envName(n), index(path, i))
+			}
+		}
+	case t.Kind() == reflect.Map:
+		idx.headers[name+"_"] = k
+	}
+	if _, taken := idx.byName[name]; !taken {
+		idx.byName[name] = k
+	}
+	if _, taken := idx.byPath[path]; !taken {
+		idx.byPath[path] = k
+	}
+}
+
+// isLeaf reports whether values of t are set whole by one override.
+func isLeaf(t reflect.Type) bool {
+	return t.Kind() == reflect.String || t.Kind() == reflect.Bool ||
+		t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64 ||
+		t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String
+}
+
+// unalloc resets the pointers that add allocated and no override used.
+func (idx *envIndex) unalloc() {
+	for _, p := range idx.allocated {
+		if p.Elem().IsZero() {
+			p.Set(reflect.Zero(p.Type()))
+		}
+	}
+}
+
+// lookup finds the key of an override name.
+func (idx *envIndex) lookup(name string) (*envKey, error) {
+	if k, ok := idx.byName[name]; ok && !k.section {
+		return k, nil
+	} else if ok {
+		return nil, fmt.Errorf("%s is a section, not a key: set its keys one by one", k.path)
+	}
+	for prefix, k := range idx.headers {
+		if rest, ok := strings.CutPrefix(name, prefix); ok && rest != "" {
+			return &envKey{path: k.path, header: rest, v: k.v}, nil
+		}
+	}
+	for prefix, k := range idx.lists {
+		i, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), "_")
+		if n, err := strconv.Atoi(i); err == nil && strings.HasPrefix(name, prefix) && n >= k.v.Len() {
+			return nil, fmt.Errorf("%s has %d entries: index %d is out of range (an override cannot add an entry)", k.path, k.v.Len(), n)
+		}
+	}
+	var names []string
+	for n, k := range idx.byName {
+		if !k.section {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if hint := closest(name, names); hint != "" {
+		return nil, fmt.Errorf("names no config key (did you mean %s?)", hint)
+	}
+	return nil, errors.New("names no config key")
+}
+
+// set parses val into the key, the same way as a value in the file
+// (without ${} expansion), except that a list is comma-separated and a
+// boolean may be written as strconv.ParseBool reads it (1, t, false...).
+// It returns the path of the key set.
+func (k *envKey) set(val string) (string, error) {
+	switch t := k.v.Type(); t.Kind() {
+	case reflect.Map:
+		name := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(k.header, "_", "-"))
+		for _, mk := range k.v.MapKeys() {
+			if envName(mk.String()) == k.header {
+				name = mk.String()
+			}
+		}
+		if k.v.IsNil() {
+			k.v.Set(reflect.MakeMap(t))
+		}
+		k.v.SetMapIndex(reflect.ValueOf(name), reflect.ValueOf(val))
+		return join(k.path, name), nil
+	case reflect.Slice:
+		k.v.Set(reflect.ValueOf(splitList(val)))
+	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.TrimSpace(val))
 		if err != nil {
-			return fmt.Errorf("%s: want true or false, got %s", path, quoteValue(val))
+			return "", fmt.Errorf("%s: want true or false, got %s", k.path, quoteValue(val))
 		}
-		v.SetBool(b)
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
-		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
-		if err != nil || v.OverflowInt(n) {
-			return fmt.Errorf("%s: want a whole number, got %s", path, quoteValue(val))
+		k.v.SetBool(b)
+	default:
+		d := decoder{raw: true}
+		d.decode(&ast.StringNode{BaseNode: &ast.BaseNode{}, Value: val}, k.v, k.path)
+		if err := d.errs.err(); err != nil {
+			return "", err
 		}
-		v.SetInt(n)
-	case t.Kind() == reflect.Slice:
-		v.Set(reflect.ValueOf(splitList(val)))
 	}
-	return nil
+	return k.path, nil
 }
 
 // entryName returns the name by which list entry i of v can be addressed
@@ -224,66 +273,22 @@ func envName(s string) string {
 	return string(b)
 }
 
-// hasPrefixToks reports whether toks starts with prefix.
-func hasPrefixToks(toks, prefix []string) bool {
-	return len(prefix) <= len(toks) && slices.Equal(toks[:len(prefix)], prefix)
-}
-
 // splitList splits a comma-separated list, trimming spaces and dropping
 // empty items; commas inside parentheses do not split.
 func splitList(s string) []string {
 	out := []string{}
 	depth, start := 0, 0
-	flush := func(end int) {
-		if item := strings.TrimSpace(s[start:end]); item != "" {
-			out = append(out, item)
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(':
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] == '(' {
 			depth++
-		case ')':
-			if depth > 0 {
-				depth--
+		} else if i < len(s) && s[i] == ')' && depth > 0 {
+			depth--
+		} else if i == len(s) || s[i] == ',' && depth == 0 {
+			if item := strings.TrimSpace(s[start:i]); item != "" {
+				out = append(out, item)
 			}
-		case ',':
-			if depth == 0 {
-				flush(i)
-				start = i + 1
-			}
+			start = i + 1
 		}
 	}
-	flush(len(s))
 	return out
-}
-
-// envKeys lists the override names of every key below v, for hints.
-func envKeys(v reflect.Value, prefix string) []string {
-	t := v.Type()
-	switch {
-	case t == durationType || t.Kind() != reflect.Struct && t.Kind() != reflect.Pointer &&
-		!(t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct):
-		return []string{prefix}
-	case t.Kind() == reflect.Struct:
-		var out []string
-		for _, f := range fieldsOf(t) {
-			out = append(out, envKeys(v.FieldByIndex(f.index), prefix+"_"+strings.ToUpper(f.name))...)
-		}
-		return out
-	case t.Kind() == reflect.Pointer:
-		if v.IsNil() {
-			return envKeys(reflect.New(t.Elem()).Elem(), prefix)
-		}
-		return envKeys(v.Elem(), prefix)
-	default: // slice of structs
-		var out []string
-		for i := range v.Len() {
-			out = append(out, envKeys(v.Index(i), prefix+"_"+strconv.Itoa(i))...)
-			if name := entryName(v, i); name != "" {
-				out = append(out, envKeys(v.Index(i), prefix+"_"+envName(name))...)
-			}
-		}
-		return out
-	}
 }

@@ -154,14 +154,14 @@ func TestResolveOverridesBeforeDefaults(t *testing.T) {
 			"sinks[1].retry.max: must be >= retry.initial (1s) (set by PGCDC_SINKS_BILLING_RETRY_MAX)"},
 		{strings.Replace(envBase, "retry: {initial: 1s", "retry: {initial: -1s", 1), "PGCDC_NOPE: names no config key\n" +
 			"source.slot: invalid replication slot name \"Bad-Slot\": want 1 to 63 lowercase letters, digits or _ (set by PGCDC_SOURCE_SLOT)\n" +
-			"base.yaml:13:13: sinks[1].retry.initial: must be a positive duration, e.g. \"10s\""},
+			"base.yaml:13:13: sinks[1].retry.initial: -1s is out of range: want 1ms to 1h"},
 	}
 	for _, tt := range tests {
 		doc, err := ParseDocument([]byte(tt.src), "base.yaml", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := doc.Resolve(environ); err == nil || err.Error() != tt.want {
+		if err := doc.Resolve(environ, NeedAll); err == nil || err.Error() != tt.want {
 			t.Errorf("got:\n%v\nwant:\n%s", err, tt.want)
 		}
 		if doc.Config.Pipeline.SinkQueue != DefaultSinkQueue {

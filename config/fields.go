@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ func fieldsOf(t reflect.Type) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if sf.Type.Kind() == reflect.Struct && hasOption(opts, "inline") {
+		if sf.Type.Kind() == reflect.Struct && slices.Contains(strings.Split(opts, ","), "inline") {
 			for _, inner := range fieldsOf(sf.Type) {
 				out = append(out, field{name: inner.name, index: append([]int{i}, inner.index...)})
 			}
@@ -69,40 +70,24 @@ func fieldNames(t reflect.Type) []string {
 	return names
 }
 
-// hasOption reports whether the comma-separated tag options hold opt.
-func hasOption(opts, opt string) bool {
-	for o := range strings.SplitSeq(opts, ",") {
-		if o == opt {
-			return true
-		}
-	}
-	return false
-}
-
 // closest returns the candidate nearest to s by edit distance when it is
 // near enough to be a likely typo, or "".
 func closest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/2+1
-	if bestDist > 3 {
-		bestDist = 3
-	}
+	best, bestDist := "", min(len(s)/2+1, 3)+1 // near enough: at most 3 edits, fewer for short keys
 	for _, c := range candidates {
-		if d := editDistance(s, c); d <= bestDist && (best == "" || d < editDistance(s, best)) {
-			best = c
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, counting an
-// exchange of two adjacent characters as one edit.
+// editDistance is the Levenshtein distance between a and b.
 func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 1 << 30 // keys are short; do not spend time on long input
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
@@ -114,11 +99,8 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
 		}
-		prev2, prev, cur = prev, cur, prev2
+		prev, cur = cur, prev
 	}
 	return prev[len(b)]
 }

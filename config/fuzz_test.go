@@ -29,7 +29,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		err = doc.Resolve([]string{"PGCDC_SINKS_0_URL=http://x", "PGCDC_LOG_LEVEL=debug"})
+		err = doc.Resolve([]string{"PGCDC_SINKS_0_URL=http://x", "PGCDC_LOG_LEVEL=debug"}, NeedAll)
 		if err != nil && err.Error() == "" {
 			t.Fatal("empty error message")
 		}

@@ -39,13 +39,14 @@ func golden(t *testing.T, path, got string) {
 	}
 }
 
-// resolveFile loads path with testEnv and resolves it without overrides.
+// resolveFile loads path with testEnv and resolves it without overrides:
+// every problem, from decoding to validation, in one pass.
 func resolveFile(path string) (*Config, error) {
 	doc, err := LoadDocument(path, MapEnv(testEnv))
-	if err != nil {
+	if doc == nil {
 		return nil, err
 	}
-	if err := doc.Resolve(nil); err != nil {
+	if err := doc.Resolve(nil, NeedAll); err != nil {
 		return doc.Config, err
 	}
 	return doc.Config, nil

@@ -15,33 +15,30 @@ import (
 type Document struct {
 	// Name is the file name used in messages.
 	Name string
-	// Config is the decoded configuration, before env overrides and
-	// defaults.
+	// Config is the decoded configuration: before Resolve, without env
+	// overrides and defaults; after it, the effective configuration.
 	Config *Config
+	// Warnings, set by Resolve, are problems that do not stop pgcdc (a
+	// webhook secret shorter than recommended, certificate checks turned
+	// off), located like errors. validate prints them, run logs them.
+	Warnings Errors
 
-	pos map[string]position
+	pos    map[string]position
+	errs   Errors          // decoding problems, reported again by Resolve
+	failed map[string]bool // paths whose value did not decode
 }
 
-// Load reads the YAML file at path and decodes it strictly into a Config:
-// ${VAR} and ${VAR:-default} in values are expanded from env (nil: no
-// variables are set), unknown keys and malformed values are errors with
-// their line, column and key path, e.g.
+// Parse decodes data strictly into a Config: ${VAR} and ${VAR:-default}
+// in values are expanded from env (nil: no variables are set), unknown
+// keys and malformed values are errors with their line, column and key
+// path, e.g.
 //
 //	pipeline.yaml:10:5: sinks[1]: unknown field "tiemout" (did you mean "timeout"?)
 //
-// The problems are returned together as Errors. Load neither applies env
-// overrides nor defaults nor validates: see LoadDocument and
-// Document.Resolve for the whole sequence.
-func Load(path string, env func(string) (string, bool)) (*Config, error) {
-	doc, err := LoadDocument(path, env)
-	if err != nil {
-		return nil, err
-	}
-	return doc.Config, nil
-}
-
-// Parse is Load for bytes already read; name is the file name used in
-// messages.
+// The problems are returned together as Errors; name is the file name
+// used in them. Parse neither applies env overrides nor defaults nor
+// validates: see ParseDocument and Document.Resolve for the whole
+// sequence.
 func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, error) {
 	doc, err := ParseDocument(data, name, env)
 	if err != nil {
@@ -50,9 +47,13 @@ func Parse(data []byte, name string, env func(string) (string, bool)) (*Config, 
 	return doc.Config, nil
 }
 
-// LoadDocument is Load returning the Document, whose key positions let
-// Locate and Resolve point validation problems at lines. Messages name the
-// file by path, as given.
+// LoadDocument reads the file at path and decodes it like Parse,
+// returning the Document, whose key positions let Resolve point
+// validation problems at lines. Messages name the file by
+// path, as given. When the file parses as YAML but some values do not
+// decode, it returns both the Document (holding what did decode) and
+// the problems, which Resolve reports again together with every other
+// problem: `pgcdc validate` shows all of them in one pass.
 func LoadDocument(path string, env func(string) (string, bool)) (*Document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -67,78 +68,104 @@ func ParseDocument(data []byte, name string, env func(string) (string, bool)) (*
 	if err != nil {
 		return nil, withFile(err, name)
 	}
-	d := &decoder{env: env, anchors: map[string]ast.Node{}, pos: map[string]position{}}
-	cfg := &Config{}
-	d.decodeFile(f, cfg)
+	d := &decoder{env: env, anchors: map[string][]*ast.AnchorNode{}, pos: map[string]position{}, failed: map[string]bool{}}
+	doc := &Document{Name: name, Config: &Config{}, pos: d.pos, failed: d.failed}
+	d.decodeFile(f, doc.Config)
 	if err := d.errs.err(); err != nil {
-		return nil, withFile(err, name)
+		doc.errs = withFile(err, name).(Errors)
+		return doc, doc.errs
 	}
-	return &Document{Name: name, Config: cfg, pos: d.pos}, nil
+	return doc, nil
 }
+
+// Needs says which parts of a configuration a command uses: Resolve
+// insists on the required keys of those parts only. Whatever is set is
+// checked either way.
+type Needs uint8
+
+const (
+	// NeedSource: source.dsn (run, check, slot, publication).
+	NeedSource Needs = 1 << iota
+	// NeedSinks: at least one sink (run, validate, deadletter).
+	NeedSinks
+	// NeedAll is what run needs, and what validate checks.
+	NeedAll = NeedSource | NeedSinks
+)
 
 // Resolve turns the decoded file into the effective configuration, in
 // place: it applies the PGCDC_* overrides found in environ (see ApplyEnv),
-// then the defaults (SetDefaults), then validates (Validate). It returns
-// every problem found, as Errors located in the file where possible.
-func (d *Document) Resolve(environ []string) error {
-	var all Errors
-	overridden, err := applyEnv(d.Config, environ)
+// then settings (which win over the environment; e.g. command-line
+// flags), then the defaults (SetDefaults), then validates what needs asks
+// for (Validate). It returns every problem found, decoding problems
+// included, as Errors located in the file where possible, in file order;
+// a value that did not decode is not reported a second time by
+// validation. It sets d.Warnings.
+func (d *Document) Resolve(environ []string, needs Needs, settings ...Setting) error {
+	all := slices.Clone(d.errs)
+	overridden, err := applyEnv(d.Config, environ, settings)
 	if err != nil {
 		all = appendErrors(all, err)
 	}
 	d.Config.SetDefaults()
-	if err := d.Config.Validate(); err != nil {
-		all = appendErrors(all, d.locate(err, overridden))
+	var v errorList
+	d.Config.validate(&v, needs)
+	for _, e := range v.errs {
+		if !d.decodeFailed(e.Path) {
+			all = append(all, d.locate(e, overridden))
+		}
 	}
+	d.Warnings = nil
+	for _, w := range d.Config.Warnings() {
+		d.Warnings = append(d.Warnings, d.locate(w, overridden))
+	}
+	sortByLine(d.Warnings)
 	if len(all) == 0 {
 		return nil
 	}
-	// Read top to bottom: problems without a line (env overrides, absent
-	// sections) first, then in file order.
-	slices.SortStableFunc(all, func(a, b *FieldError) int {
+	sortByLine(all)
+	return all
+}
+
+// sortByLine puts problems without a line (env overrides, absent
+// sections) first, then the others in file order.
+func sortByLine(es Errors) {
+	slices.SortStableFunc(es, func(a, b *FieldError) int {
 		if a.Line != b.Line {
 			return a.Line - b.Line
 		}
 		return a.Column - b.Column
 	})
-	return all
 }
 
-// Locate returns err with the file name added to each FieldError, and the
-// line and column where its path, or the nearest enclosing path, was
-// written in the file: a problem with an absent key (a required field)
-// points at its parent. Errors of other types are returned unchanged.
-func (d *Document) Locate(err error) error {
-	return d.locate(err, nil)
+// decodeFailed reports whether the value at path, or one enclosing it,
+// did not decode.
+func (d *Document) decodeFailed(path string) bool {
+	for p := range d.failed {
+		if within(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
-// locate is Locate; a problem with a key set by an environment variable
-// (in overridden, path to variable) names the variable instead of a line.
-func (d *Document) locate(err error, overridden map[string]string) error {
-	var es Errors
-	if !errors.As(err, &es) {
-		return err
+// locate returns a copy of e with the file name, and the line and column
+// where its path, or the nearest enclosing path, was written in the file:
+// a problem with an absent key (a required field) points at its parent.
+// A problem with a key set by an environment variable or a setting (in
+// overridden, path to its source) names that instead of a line.
+func (d *Document) locate(e *FieldError, overridden map[string]string) *FieldError {
+	c := *e
+	if name, ok := overriddenBy(c.Path, overridden); ok {
+		c.Msg += " (set by " + name + ")"
+		return &c
 	}
-	out := make(Errors, len(es))
-	for i, e := range es {
-		c := *e
-		if name, ok := overriddenBy(c.Path, overridden); ok {
-			// Not from the file: name the variable, not a line.
-			c.Msg += " (set by " + name + ")"
-			out[i] = &c
-			continue
-		}
-		if c.File == "" {
-			c.File = d.Name
-		}
-		if c.Line == 0 {
-			if p, ok := d.position(c.Path); ok {
-				c.Line, c.Column = p.line, p.col
-			}
-		}
-		out[i] = &c
+	if c.File == "" {
+		c.File = d.Name
 	}
-	return out
+	if p, ok := d.position(c.Path); ok && c.Line == 0 {
+		c.Line, c.Column = p.line, p.col
+	}
+	return &c
 }
 
 // Position returns where the key at path (e.g. "sinks[1].retry.max") was
@@ -163,14 +190,20 @@ func (d *Document) position(path string) (position, bool) {
 	return position{}, false
 }
 
-// overriddenBy returns the variable that set path or a key enclosing it.
+// overriddenBy returns what set path or a key enclosing it.
 func overriddenBy(path string, overridden map[string]string) (string, bool) {
 	for p, name := range overridden {
-		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+		if within(path, p) {
 			return name, true
 		}
 	}
 	return "", false
+}
+
+// within reports whether path is parent or a key below it; every path is
+// within the root, "".
+func within(path, parent string) bool {
+	return parent == "" || path == parent || strings.HasPrefix(path, parent+".") || strings.HasPrefix(path, parent+"[")
 }
 
 // withFile sets the file name on the located problems of err.

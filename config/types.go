@@ -15,6 +15,9 @@ type Config struct {
 
 // Source configures the PostgreSQL replication source.
 type Source struct {
+	// Type selects where changes come from (ARCHITECTURE §11):
+	// replication (default), triggers, listen or nats.
+	Type string `yaml:"type"`
 	// DSN is a libpq URL or key=value string. It holds a password: never
 	// log it; use RedactDSN.
 	DSN         string   `yaml:"dsn"`
@@ -79,8 +82,16 @@ type Pipeline struct {
 // Server is the one HTTP server carrying SSE and WebSocket sinks, /healthz,
 // /readyz, /metrics and /api/changes.
 type Server struct {
+	// Listen is the address; "" switches HTTP off. It defaults to
+	// DefaultListen only when an sse or websocket sink needs the server:
+	// set it explicitly for /healthz, /readyz and /metrics without one.
 	Listen string `yaml:"listen"`
-	Auth   Auth   `yaml:"auth"`
+	// AllowedHosts are the Host header values, besides IP addresses and
+	// localhost, that the live endpoints answer to ("app.example.com",
+	// "app.example.com:8443", or "*" for any): a check against DNS
+	// rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	Auth         Auth     `yaml:"auth"`
 }
 
 // Auth says who may read the live endpoints. Only mode "none" is

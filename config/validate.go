@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -20,28 +21,64 @@ var slotName = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 //
 //	sinks[1].retry.max: must be >= retry.initial (200ms)
 //
-// Filters and projections are checked with the same parser the pipeline
-// uses (package pipeline/transform). Validate does not touch the network
-// or the file system. Features that are configured but not implemented
-// yet (snapshot initial, auth token/jwt) are errors, never silently
-// ignored.
+// Every number and duration has a range (see the README's configuration
+// reference); filters and projections are checked with the same parser
+// the pipeline uses (package pipeline/transform). Validate does not touch
+// the network or the file system. Features that are configured but not
+// implemented yet (snapshot initial, auth token/jwt) are errors, never
+// silently ignored. Validate requires everything run needs; see Needs and
+// Document.Resolve for less.
 func (c *Config) Validate() error {
 	var errs errorList
-	c.validateSource(&errs)
-	for i := range c.Transforms {
-		validateTransform(&errs, index("transforms", i), &c.Transforms[i])
-	}
-	c.validatePipeline(&errs)
-	c.validateServer(&errs)
-	c.validateSinks(&errs)
-	c.validateLog(&errs)
+	c.validate(&errs, NeedAll)
 	return errs.err()
 }
 
-func (c *Config) validateSource(errs *errorList) {
+// validate records every problem of c, insisting on the required keys of
+// the parts in needs.
+func (c *Config) validate(errs *errorList, needs Needs) {
+	c.validateSource(errs, needs&NeedSource != 0)
+	for i := range c.Transforms {
+		validateTransform(errs, index("transforms", i), &c.Transforms[i])
+	}
+	c.validatePipeline(errs)
+	c.validateServer(errs)
+	c.validateSinks(errs, needs&NeedSinks != 0)
+	c.validateLog(errs)
+}
+
+// Warnings returns the problems of c that do not stop pgcdc but that the
+// user should hear about: a webhook secret shorter than the 24 bytes
+// docs/webhooks.md recommends, a webhook that does not verify the
+// receiver's certificate.
+func (c *Config) Warnings() Errors {
+	var ws errorList
+	for i, k := range c.Sinks {
+		if k.Type != TypeWebhook {
+			continue
+		}
+		path := index("sinks", i)
+		if n, err := secretKeyLen(k.Secret); err == nil && k.Secret != "" && n < minSecretBytes {
+			ws.add(path+".secret", "the signing key is %d bytes: use at least %d (docs/webhooks.md), e.g. \"whsec_\" and the base64 of 32 random bytes", n, minSecretBytes)
+		}
+		if k.TLS.InsecureSkipVerify {
+			ws.add(path+".tls.insecure_skip_verify", "the receiver's certificate is not verified: anyone on the path can read and forge the requests")
+		}
+	}
+	return ws.errs
+}
+
+func (c *Config) validateSource(errs *errorList, required bool) {
 	s := &c.Source
-	if strings.TrimSpace(s.DSN) == "" {
-		errs.add("source.dsn", "required (set it or DATABASE_URL via ${DATABASE_URL})")
+	switch s.Type {
+	case SourceReplication:
+	case SourceTriggers, SourceListen, SourceNATS:
+		errs.add("source.type", "%q is not implemented yet: use %q", s.Type, SourceReplication)
+	default:
+		errs.add("source.type", "unknown source type %s: want %s, %s, %s or %s", quoteValue(s.Type), SourceReplication, SourceTriggers, SourceListen, SourceNATS)
+	}
+	if strings.TrimSpace(s.DSN) == "" && required {
+		errs.add("source.dsn", "required: set it in the file (e.g. dsn: ${DATABASE_URL}) or as %sSOURCE_DSN", EnvPrefix)
 	}
 	validateIdent(errs, "source.slot", s.Slot, "replication slot")
 	validateIdent(errs, "source.publication", s.Publication, "publication")
@@ -58,9 +95,11 @@ func (c *Config) validateSource(errs *errorList) {
 	default:
 		errs.add("source.snapshot", "unknown value %s: want %s or %s", quoteValue(s.Snapshot), SnapshotNever, SnapshotInitial)
 	}
-	positive(errs, "source.status_interval", s.StatusInterval)
-	validateBackoff(errs, "source.reconnect", s.Reconnect)
-	atLeast(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1)
+	// Above PostgreSQL's wal_sender_timeout (60s by default) the server
+	// asks for a status itself; 10m only bounds a mistake.
+	inRange(errs, "source.status_interval", s.StatusInterval, 100*time.Millisecond, 10*time.Minute)
+	validateBackoff(errs, "source.reconnect", s.Reconnect, "0: retry forever")
+	inRange(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1<<20, 1<<50) // 1 MiB to 1 PiB
 }
 
 // validateIdent checks a slot or publication name.
@@ -70,16 +109,22 @@ func validateIdent(errs *errorList, path, name, what string) {
 	}
 }
 
-// validateBackoff checks an exponential backoff schedule.
-func validateBackoff(errs *errorList, path string, b Backoff) {
-	positive(errs, path+".initial", b.Initial)
+// validateBackoff checks an exponential backoff schedule; zero says what
+// a max_elapsed of 0 means.
+func validateBackoff(errs *errorList, path string, b Backoff, zero string) {
+	inRange(errs, path+".initial", b.Initial, time.Millisecond, time.Hour)
 	if b.Max < b.Initial {
 		errs.add(path+".max", "must be >= %s.initial (%s)", lastPart(path), b.Initial)
+	} else {
+		inRange(errs, path+".max", b.Max, time.Millisecond, 24*time.Hour)
 	}
-	if b.MaxElapsed < 0 {
-		errs.add(path+".max_elapsed", "must not be negative (0 retries forever)")
+	if b.MaxElapsed < 0 || b.MaxElapsed > maxElapsed {
+		errs.add(path+".max_elapsed", "%s is out of range: want 0 to %s (%s)", shortDuration(b.MaxElapsed), shortDuration(maxElapsed), zero)
 	}
 }
+
+// maxElapsed bounds retry.max_elapsed and reconnect.max_elapsed: 30 days.
+const maxElapsed = 720 * time.Hour
 
 // validateTransform checks one entry of the global transform chain.
 func validateTransform(errs *errorList, path string, t *Transform) {
@@ -139,15 +184,30 @@ func addSubErrors(errs *errorList, path string, err error) {
 
 func (c *Config) validatePipeline(errs *errorList) {
 	p := &c.Pipeline
-	atLeast(errs, "pipeline.batch_events", int64(p.BatchEvents), 1)
-	atLeast(errs, "pipeline.sink_queue", int64(p.SinkQueue), 1)
-	atLeast(errs, "pipeline.max_inflight_bytes", p.MaxInflightBytes, 1)
-	positive(errs, "pipeline.drain_timeout", p.DrainTimeout)
+	// A batch is one slice of events; a larger transaction is split.
+	inRange(errs, "pipeline.batch_events", p.BatchEvents, 1, 100_000)
+	// Each sink's inbox is a channel allocated up front; memory is bounded
+	// by max_inflight_bytes anyway, so a deeper queue buys nothing.
+	inRange(errs, "pipeline.sink_queue", p.SinkQueue, 1, 65_536)
+	// A budget, not an allocation: below 64 KiB the source waits on almost
+	// every event; 1 TiB is more than any host has.
+	inRange(errs, "pipeline.max_inflight_bytes", p.MaxInflightBytes, 64<<10, 1<<40)
+	inRange(errs, "pipeline.drain_timeout", p.DrainTimeout, 100*time.Millisecond, time.Hour)
 }
 
 func (c *Config) validateServer(errs *errorList) {
-	if err := checkHostPort(c.Server.Listen); err != nil {
-		errs.add("server.listen", "%v", err)
+	switch {
+	case c.Server.Listen == "" && c.needsServer():
+		errs.add("server.listen", `is "" (HTTP off), but an sse or websocket sink needs the server: set an address such as "127.0.0.1:8080"`)
+	case c.Server.Listen != "":
+		if err := checkHostPort(c.Server.Listen); err != nil {
+			errs.add("server.listen", "%v", err)
+		}
+	}
+	for i, h := range c.Server.AllowedHosts {
+		if h = strings.TrimSpace(h); h == "" || strings.ContainsAny(h, "/@ ?#") {
+			errs.add(fmt.Sprintf("server.allowed_hosts[%d]", i), `want a host name, optionally with a port, such as "app.example.com" or "app.example.com:8443", or "*"`)
+		}
 	}
 	a := &c.Server.Auth
 	switch a.Mode {
@@ -196,18 +256,42 @@ func (c *Config) validateLog(errs *errorList) {
 	}
 }
 
-// positive records a problem unless d > 0.
-func positive(errs *errorList, path string, d time.Duration) {
-	if d <= 0 {
-		errs.add(path, "must be a positive duration, e.g. \"10s\"")
+// inRange records a problem unless lo <= n <= hi.
+func inRange[T int | int64 | time.Duration](errs *errorList, path string, n, lo, hi T) {
+	if n < lo || n > hi {
+		bytes := strings.HasSuffix(path, "bytes")
+		errs.add(path, "%s is out of range: want %s to %s", show(n, false), show(lo, bytes), show(hi, bytes))
 	}
 }
 
-// atLeast records a problem unless n >= lo.
-func atLeast(errs *errorList, path string, n, lo int64) {
-	if n < lo {
-		errs.add(path, "must be >= %d", lo)
+// show formats a number or duration of a range message; a byte count
+// that is a whole number of KiB, MiB, GiB or TiB says so.
+func show[T int | int64 | time.Duration](n T, bytes bool) string {
+	if d, ok := any(n).(time.Duration); ok {
+		return shortDuration(d)
 	}
+	s := strconv.FormatInt(int64(n), 10)
+	if !bytes {
+		return s
+	}
+	for shift, unit := range map[int]string{40: "TiB", 30: "GiB", 20: "MiB", 10: "KiB"} {
+		if size := int64(1) << shift; int64(n) >= size && int64(n)%size == 0 && (int64(n)%(size<<10) != 0 || shift == 40) {
+			return fmt.Sprintf("%s (%d %s)", s, int64(n)/size, unit)
+		}
+	}
+	return s
+}
+
+// shortDuration formats d as it would be written: "10m", not "10m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // lastPart returns the last element of a dotted path.

@@ -2,12 +2,14 @@ package config
 
 import (
 	"encoding/base64"
+	"errors"
 	"maps"
 	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -38,8 +40,8 @@ var typeFields = map[string][]string{
 		"retry", "dead_letter"},
 }
 
-func (c *Config) validateSinks(errs *errorList) {
-	if len(c.Sinks) == 0 {
+func (c *Config) validateSinks(errs *errorList, required bool) {
+	if len(c.Sinks) == 0 && required {
 		errs.add("sinks", "required: at least one sink (type %s, %s, %s or %s)", TypeStdout, TypeSSE, TypeWebSocket, TypeWebhook)
 		return
 	}
@@ -136,17 +138,24 @@ func validateBroadcast(errs *errorList, i int, k *Sink, several bool, paths map[
 			paths[b.Path] = i
 		}
 	}
-	atLeast(errs, path+".replay.max_events", int64(b.Replay.MaxEvents), 1)
-	atLeast(errs, path+".replay.max_bytes", b.Replay.MaxBytes, 1)
-	positive(errs, path+".replay.max_age", b.Replay.MaxAge)
-	atLeast(errs, path+".client_buffer", int64(b.ClientBuffer), 1)
-	positive(errs, path+".heartbeat", b.Heartbeat)
-	positive(errs, path+".write_timeout", b.WriteTimeout)
+	// The replay ring grows to the power of two at or above max_events.
+	inRange(errs, path+".replay.max_events", b.Replay.MaxEvents, 1, 10_000_000)
+	inRange(errs, path+".replay.max_bytes", b.Replay.MaxBytes, 1, 64<<30)
+	inRange(errs, path+".replay.max_age", b.Replay.MaxAge, time.Second, maxElapsed)
+	// A lag limit, not an allocation (clients read the shared ring): a
+	// client further behind than the ring holds has fallen out anyway.
+	inRange(errs, path+".client_buffer", b.ClientBuffer, 1, 10_000_000)
+	// Every heartbeat wakes every client's writer: below 1s that is CPU
+	// spent on nothing; a proxy's idle timeout is rarely under a minute.
+	inRange(errs, path+".heartbeat", b.Heartbeat, time.Second, time.Hour)
+	inRange(errs, path+".write_timeout", b.WriteTimeout, 100*time.Millisecond, 10*time.Minute)
 	switch k.Type {
 	case TypeSSE:
-		positive(errs, path+".client_retry", b.ClientRetry)
+		// Below 100ms EventSource clients reconnect in a tight loop.
+		inRange(errs, path+".client_retry", b.ClientRetry, 100*time.Millisecond, time.Hour)
 	case TypeWebSocket:
-		atLeast(errs, path+".max_message_bytes", b.MaxMessageBytes, 1)
+		// A subscribe message with a few filters needs a few hundred bytes.
+		inRange(errs, path+".max_message_bytes", b.MaxMessageBytes, 1<<10, 64<<20)
 	}
 	for i, o := range b.AllowedOrigins {
 		if o == "*" {
@@ -191,29 +200,48 @@ func validateWebhook(errs *errorList, path string, w *Webhook) {
 			errs.add(hp, "value must not contain CR, LF or NUL (value not shown)")
 		}
 	}
-	positive(errs, path+".timeout", w.Timeout)
+	inRange(errs, path+".timeout", w.Timeout, 100*time.Millisecond, 10*time.Minute)
 	if w.TLS != (TLS{}) && !https {
 		errs.add(path+".tls", "only used with an https url")
 	}
 	if (w.TLS.CertFile == "") != (w.TLS.KeyFile == "") {
 		errs.add(path+".tls", "cert_file and key_file go together: set both or neither")
 	}
-	if rest, ok := strings.CutPrefix(w.Secret, "whsec_"); ok {
-		if b, err := base64.StdEncoding.DecodeString(rest); err != nil || len(b) == 0 {
-			errs.add(path+".secret", "after \"whsec_\" want standard base64 (value not shown)")
-		}
+	if _, err := secretKeyLen(w.Secret); err != nil {
+		errs.add(path+".secret", "%v (value not shown)", err)
 	}
 	switch w.Format {
 	case FormatEvent, FormatCloudEvents:
 	default:
 		errs.add(path+".format", "unknown format %s: want %s or %s", quoteValue(w.Format), FormatEvent, FormatCloudEvents)
 	}
-	atLeast(errs, path+".batch.max_events", int64(w.Batch.MaxEvents), 1)
-	atLeast(errs, path+".batch.max_bytes", w.Batch.MaxBytes, 1)
-	if w.Batch.MaxWait < 0 {
-		errs.add(path+".batch.max_wait", "must not be negative")
+	inRange(errs, path+".batch.max_events", w.Batch.MaxEvents, 1, 10_000)
+	// A request body is built in memory, one at a time.
+	inRange(errs, path+".batch.max_bytes", w.Batch.MaxBytes, 1, 1<<30)
+	inRange(errs, path+".batch.max_wait", w.Batch.MaxWait, 0, time.Hour)
+	validateBackoff(errs, path+".retry", w.Retry, "0: the default, "+shortDuration(DefaultRetryMaxElapsed))
+}
+
+// minSecretBytes is the shortest webhook signing key that does not draw a
+// warning (docs/webhooks.md).
+const minSecretBytes = 24
+
+// secretKeyLen returns the length in bytes of the signing key a webhook
+// secret stands for: after "whsec_", base64 (padded or not); otherwise
+// the secret's own bytes. It reads secrets as webhook.ParseKey does.
+func secretKeyLen(secret string) (int, error) {
+	rest, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return len(secret), nil
 	}
-	validateBackoff(errs, path+".retry", w.Retry)
+	b, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(rest)
+	}
+	if err != nil || len(b) == 0 {
+		return 0, errors.New(`after "whsec_" want standard base64`)
+	}
+	return len(b), nil
 }
 
 // article returns "a" or "an" for the sink type that follows it, as

@@ -16,7 +16,7 @@ func TestSetDefaults(t *testing.T) {
 	c.SetDefaults()
 	want := &Config{
 		Source: Source{
-			Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
+			Type: SourceReplication, Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
 			Snapshot: SnapshotNever, StatusInterval: 10 * time.Second,
 			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}, RetainedWALWarn: 1 << 30,
 		},
@@ -120,15 +120,11 @@ func TestLocate(t *testing.T) {
 	if line, col, ok := doc.Position("sinks[0].retry.max"); !ok || line != 7 || col != 7 {
 		t.Errorf("Position = %d, %d, %v; want 7, 7, true", line, col, ok)
 	}
-	err = doc.Resolve(nil)
+	err = doc.Resolve(nil, NeedAll)
 	want := "p.yaml:4:5: sinks[0].url: required: the receiver's http or https URL\n" +
 		"p.yaml:7:7: sinks[0].retry.max: must be >= retry.initial (1s)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
-	}
-	other := errors.New("plain")
-	if doc.Locate(other) != other {
-		t.Error("Locate changed a non-Errors error")
 	}
 }
 
@@ -176,6 +172,78 @@ func TestValidateReportsAll(t *testing.T) {
 	// Without defaults every required key is reported, nothing panics.
 	if err := (&Config{Sinks: []Sink{{Type: TypeSSE}, {Type: TypeWebhook}}}).Validate(); err == nil ||
 		!strings.Contains(err.Error(), "sinks[0].path: required") || !strings.Contains(err.Error(), "sinks[1].retry.initial") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestWarnings: a short webhook secret and a webhook that does not verify
+// certificates are warnings, located like errors; they do not fail Resolve.
+func TestWarnings(t *testing.T) {
+	src := `source: {dsn: postgres://x}
+sinks:
+  - {name: short, type: webhook, url: "https://h/x", secret: "only-16-bytes!!!"}
+  - {name: long, type: webhook, url: "https://h/y", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", tls: {insecure_skip_verify: true}}
+  - {name: unsigned, type: webhook, url: "https://h/z"}
+`
+	doc, err := ParseDocument([]byte(src), "w.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Resolve(nil, NeedAll); err != nil {
+		t.Fatal(err)
+	}
+	want := `w.yaml:3:54: sinks[0].secret: the signing key is 16 bytes: use at least 24 (docs/webhooks.md), e.g. "whsec_" and the base64 of 32 random bytes` + "\n" +
+		`w.yaml:4:109: sinks[1].tls.insecure_skip_verify: the receiver's certificate is not verified: anyone on the path can read and forge the requests`
+	if got := doc.Warnings.Error(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(doc.Warnings.Error(), "only-16") {
+		t.Error("a warning quotes the secret")
+	}
+}
+
+// TestNeeds: a command insists only on what it uses; the environment
+// alone may configure the source.
+func TestNeeds(t *testing.T) {
+	tests := []struct {
+		environ []string
+		needs   Needs
+		want    string // "" for no error
+	}{
+		{[]string{"PGCDC_SOURCE_DSN=postgres://x"}, NeedSource, ""},
+		{nil, NeedSource, "source.dsn: required: set it in the file (e.g. dsn: ${DATABASE_URL}) or as PGCDC_SOURCE_DSN"},
+		{nil, NeedSinks, "sinks: required"},
+		{[]string{"PGCDC_SOURCE_DSN=postgres://x"}, NeedAll, "sinks: required"},
+		{[]string{"PGCDC_SOURCE_SLOT=BAD"}, NeedSinks, "source.slot: invalid"}, // what is set is checked either way
+	}
+	for _, tt := range tests {
+		doc, err := ParseDocument(nil, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = doc.Resolve(tt.environ, tt.needs)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v needs %d: got %v, want %q", tt.environ, tt.needs, err, tt.want)
+		}
+	}
+	// A sink-only config (deadletter replay) needs no DSN.
+	doc, _ := ParseDocument([]byte("sinks: [{type: webhook, url: \"http://h/x\"}]\n"), "d.yaml", nil)
+	if err := doc.Resolve(nil, NeedSinks); err != nil {
+		t.Errorf("NeedSinks: %v", err)
+	}
+}
+
+// TestSettingsWinOverEnv: a setting (a command-line flag) overrides both
+// the file and the environment, and a problem with it names the flag.
+func TestSettingsWinOverEnv(t *testing.T) {
+	doc, _ := ParseDocument([]byte("source: {dsn: postgres://x, slot: file}\nsinks: [{type: stdout}]\n"), "s.yaml", nil)
+	err := doc.Resolve([]string{"PGCDC_SOURCE_SLOT=env"}, NeedAll, Setting{Key: "source.slot", Value: "flag", From: "--slot"})
+	if err != nil || doc.Config.Source.Slot != "flag" {
+		t.Fatalf("slot %q, err %v", doc.Config.Source.Slot, err)
+	}
+	doc, _ = ParseDocument([]byte("source: {dsn: postgres://x}\nsinks: [{type: stdout}]\n"), "s.yaml", nil)
+	err = doc.Resolve(nil, NeedAll, Setting{Key: "source.publication", Value: "Bad Name", From: "--publication"})
+	if err == nil || !strings.Contains(err.Error(), `source.publication: invalid publication name "Bad Name"`) || !strings.Contains(err.Error(), "(set by --publication)") {
 		t.Errorf("got %v", err)
 	}
 }

@@ -49,14 +49,19 @@ const (
 	KindNumber
 	// KindBool values are JSON true or false.
 	KindBool
-	// KindTime values are RFC 3339 strings (date, time, timestamp,
-	// timestamptz, interval as ISO 8601) that compare as instants where
-	// both sides parse as such.
+	// KindTime values are RFC 3339 strings (date, timestamp, timestamptz)
+	// that compare as instants.
 	KindTime
 	// KindJSON values are embedded JSON (json, jsonb, arrays).
 	KindJSON
 	// KindBytes values are base64 strings (bytea).
 	KindBytes
+	// KindInterval values are ISO 8601 durations (interval, "P1DT2H") that
+	// compare as PostgreSQL compares intervals (a month is 30 days).
+	KindInterval
+	// KindClock values are times of day (time, timetz: "10:00:00",
+	// "10:00:00+02") that compare as times, a timetz by its UTC time.
+	KindClock
 )
 
 // Column is one column of a Row.

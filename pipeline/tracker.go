@@ -17,7 +17,7 @@ import (
 // state. The source reads Confirmed when it reports progress.
 type tracker struct {
 	maxBytes int64
-	drain    time.Duration
+	stop     *Shutdown // bounds Drain
 
 	mu       sync.Mutex
 	queue    []*entry // registered, not yet popped; queue[head:] is live
@@ -39,8 +39,10 @@ type entry struct {
 
 var _ Progress = (*tracker)(nil)
 
+// newTracker returns a tracker with a byte budget of maxBytes (0: none)
+// whose Drain waits at most drain after it is first called.
 func newTracker(maxBytes int64, drain time.Duration) *tracker {
-	return &tracker{maxBytes: maxBytes, drain: drain, changed: make(chan struct{})}
+	return &tracker{maxBytes: maxBytes, stop: NewShutdown(drain), changed: make(chan struct{})}
 }
 
 // reserve blocks until the batch fits the byte budget (a batch always fits
@@ -121,24 +123,28 @@ func (t *tracker) InflightBytes() int64 {
 	return t.inflight
 }
 
-// Drain implements Progress.
+// Drain implements Progress. Calling it starts the shutdown clock (a
+// source drains only when it stops), and it waits at most until that
+// clock runs out. After an abort it returns false at once: some batch will
+// never be acknowledged.
 func (t *tracker) Drain(ctx context.Context) bool {
-	if t.drain > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.drain)
-		defer cancel()
-	}
+	t.stop.Begin()
 	for {
 		t.mu.Lock()
-		idle := t.head == len(t.queue) || t.aborted
+		idle, aborted := t.head == len(t.queue), t.aborted
 		ch := t.changed
 		t.mu.Unlock()
-		if idle {
+		switch {
+		case aborted:
+			return false
+		case idle:
 			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			return false
+		case <-t.stop.Context().Done():
 			return false
 		}
 	}

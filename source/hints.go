@@ -6,13 +6,13 @@ import (
 )
 
 // Command returns a pgcdc command line for a hint, with the config file
-// the user ran with (Config.ConfigPath; pipeline.yaml when unknown).
+// the user ran with (Config.ConfigPath; none when the configuration came
+// from the environment alone).
 func (c Config) Command(args string) string {
-	path := c.ConfigPath
-	if path == "" {
-		path = "pipeline.yaml"
+	if c.ConfigPath == "" {
+		return "pgcdc " + args
 	}
-	return "pgcdc " + args + " -c " + shellQuote(path)
+	return "pgcdc " + args + " -c " + shellQuote(c.ConfigPath)
 }
 
 // slotLostFix is the recovery of an invalidated slot.

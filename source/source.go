@@ -38,7 +38,7 @@ type Config struct {
 	StopAt pipeline.LSN
 	// ConfigPath is the config file the process runs with, for the
 	// commands that fixes suggest (pgcdc slot create -c <path>); empty
-	// suggests pipeline.yaml.
+	// when the environment alone configures it.
 	ConfigPath string
 	// RetainedWALWarn is how much WAL the slot may hold back before the
 	// source warns (source.retained_wal_warn, in bytes); 0 never warns.

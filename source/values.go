@@ -54,16 +54,18 @@ const (
 )
 
 var (
-	convString = converter{kind: pipeline.KindString, typ: "text", encode: appendString}
-	convNumber = converter{kind: pipeline.KindNumber, encode: appendNumber}
-	convBigNum = converter{kind: pipeline.KindNumber, encode: appendString}
-	convFloat  = converter{kind: pipeline.KindNumber, encode: appendFloat}
-	convBool   = converter{kind: pipeline.KindBool, typ: "bool", encode: appendBool}
-	convJSON   = converter{kind: pipeline.KindJSON, encode: appendJSON}
-	convBytes  = converter{kind: pipeline.KindBytes, typ: "bytea", encode: appendBytea}
-	convDate   = converter{kind: pipeline.KindTime, encode: appendString}
-	convStamp  = converter{kind: pipeline.KindTime, typ: "timestamp", encode: appendTimestamp}
-	convStampZ = converter{kind: pipeline.KindTime, typ: "timestamptz", encode: appendTimestamptz}
+	convString   = converter{kind: pipeline.KindString, typ: "text", encode: appendString}
+	convNumber   = converter{kind: pipeline.KindNumber, encode: appendNumber}
+	convBigNum   = converter{kind: pipeline.KindNumber, encode: appendString}
+	convFloat    = converter{kind: pipeline.KindNumber, encode: appendFloat}
+	convBool     = converter{kind: pipeline.KindBool, typ: "bool", encode: appendBool}
+	convJSON     = converter{kind: pipeline.KindJSON, encode: appendJSON}
+	convBytes    = converter{kind: pipeline.KindBytes, typ: "bytea", encode: appendBytea}
+	convDate     = converter{kind: pipeline.KindTime, encode: appendString}
+	convClock    = converter{kind: pipeline.KindClock, encode: appendString}
+	convInterval = converter{kind: pipeline.KindInterval, encode: appendString}
+	convStamp    = converter{kind: pipeline.KindTime, typ: "timestamp", encode: appendTimestamp}
+	convStampZ   = converter{kind: pipeline.KindTime, typ: "timestamptz", encode: appendTimestamptz}
 )
 
 // builtin returns the converter of a built-in scalar type.
@@ -82,8 +84,12 @@ func builtin(oid uint32) (converter, bool) {
 		c = convJSON
 	case oidBytea:
 		c = convBytes
-	case oidDate, oidTime, oidTimetz, oidInterval:
+	case oidDate:
 		c = convDate
+	case oidTime, oidTimetz:
+		c = convClock
+	case oidInterval:
+		c = convInterval
 	case oidTimestamp:
 		c = convStamp
 	case oidTimestamptz:

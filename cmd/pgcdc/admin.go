@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,19 +11,23 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/source"
 )
 
 // withDB loads the config and opens an ordinary connection to its database.
-// fn gets the source's settings (with the config path, for hints).
-func withDB(cmd *cobra.Command, fn func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error) error {
-	cfg, path, err := loadConfig(cmd)
+// fn gets the config and the source's settings (with the config path, for
+// hints).
+func withDB(cmd *cobra.Command, fn func(ctx context.Context, cfg *config.Config, scfg source.Config, conn *pgx.Conn) error) error {
+	l, err := loadConfig(cmd, config.NeedSource)
 	if err != nil {
 		return err
 	}
+	cfg := l.cfg
+	l.logWarnings(newLogger(cfg.Log))
 	scfg := wiring.SourceConfig(cfg)
-	scfg.ConfigPath = path
+	scfg.ConfigPath = l.path
 	ctx := cmd.Context()
 	connector, err := source.NewConnector(cfg.Source.DSN)
 	if err != nil {
@@ -33,7 +38,7 @@ func withDB(cmd *cobra.Command, fn func(ctx context.Context, cfg source.Config, 
 		return err
 	}
 	defer conn.Close(context.Background())
-	return fn(ctx, scfg, conn)
+	return fn(ctx, cfg, scfg, conn)
 }
 
 func newCheckCmd() *cobra.Command {
@@ -42,7 +47,7 @@ func newCheckCmd() *cobra.Command {
 		Short: "Preflight against the database: wal_level, REPLICATION, slot, publication, replica identity",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, full *config.Config, cfg source.Config, conn *pgx.Conn) error {
 				findings, err := source.Preflight(ctx, conn, cfg)
 				if err != nil {
 					return err
@@ -59,6 +64,7 @@ func newCheckCmd() *cobra.Command {
 						failed++
 					}
 				}
+				failed += checkFilters(ctx, cmd, full, conn)
 				if failed > 0 {
 					return fmt.Errorf("%d check(s) failed", failed)
 				}
@@ -77,14 +83,14 @@ func newSlotCmd() *cobra.Command {
 		Use: "create", Short: "Create the configured slot (pgoutput)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if slotSQL {
-				cfg, _, err := loadConfig(cmd)
+				l, err := loadConfig(cmd, config.NeedSource)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), source.CreateSlotSQL(cfg.Source.Slot))
+				fmt.Fprintln(cmd.OutOrStdout(), source.CreateSlotSQL(l.cfg.Source.Slot))
 				return nil
 			}
-			return withDB(cmd, func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, cfg source.Config, conn *pgx.Conn) error {
 				created, err := source.CreateSlot(ctx, conn, cfg.Slot)
 				if err != nil {
 					return err
@@ -102,7 +108,7 @@ func newSlotCmd() *cobra.Command {
 	drop := &cobra.Command{
 		Use: "drop", Short: "Drop the configured slot (PostgreSQL then frees the WAL it holds)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, cfg source.Config, conn *pgx.Conn) error {
 				dropped, err := source.DropSlot(ctx, conn, cfg.Slot)
 				if err != nil {
 					return err
@@ -119,7 +125,7 @@ func newSlotCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List replication slots with plugin, state, confirmed LSN and retained WAL", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, _ source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, _ source.Config, conn *pgx.Conn) error {
 				slots, err := source.ListSlots(ctx, conn)
 				if err != nil {
 					return err
@@ -148,7 +154,7 @@ func newPublicationCmd() *cobra.Command {
 		Short: "Create the configured publication for source.tables, or add the matching tables it lacks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, cfg source.Config, conn *pgx.Conn) error {
 				out := cmd.OutOrStdout()
 				plan, err := source.PlanPublication(ctx, conn, cfg.Publication, cfg.Tables)
 				if err != nil {
@@ -185,7 +191,7 @@ func newPublicationCmd() *cobra.Command {
 	drop := &cobra.Command{
 		Use: "drop", Short: "Drop the configured publication", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, cfg source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, cfg source.Config, conn *pgx.Conn) error {
 				dropped, err := source.DropPublication(ctx, conn, cfg.Publication)
 				if err != nil {
 					return err
@@ -202,7 +208,7 @@ func newPublicationCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List publications with their operations and tables", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDB(cmd, func(ctx context.Context, _ source.Config, conn *pgx.Conn) error {
+			return withDB(cmd, func(ctx context.Context, _ *config.Config, _ source.Config, conn *pgx.Conn) error {
 				pubs, err := source.ListPublications(ctx, conn)
 				if err != nil {
 					return err
@@ -244,4 +250,39 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// checkFilters checks the configured filters and projections against the
+// tables the publication publishes now, printing each problem, and returns
+// how many are errors.
+func checkFilters(ctx context.Context, cmd *cobra.Command, cfg *config.Config, conn *pgx.Conn) int {
+	checks, err := wiring.FilterChecks(cfg)
+	if err != nil || len(checks) == 0 {
+		return 0 // validate reports bad filters; none to check
+	}
+	out := cmd.OutOrStdout()
+	cat, err := source.LoadCatalog(ctx, conn, cfg.Source.Publication)
+	if err != nil {
+		fmt.Fprintf(out, "WARN  filters: not checked: %v\n", err)
+		return 0
+	}
+	if len(cat.Tables()) == 0 {
+		fmt.Fprintln(out, "WARN  filters: not checked: the publication publishes no table yet")
+		return 0
+	}
+	warnings, err := checks.Run(cat)
+	for _, w := range warnings {
+		fmt.Fprintf(out, "WARN  filters: %s\n", w)
+	}
+	var ce *wiring.CheckError
+	if errors.As(err, &ce) {
+		for _, p := range ce.Problems {
+			fmt.Fprintf(out, "ERROR filters: %s\n", p)
+		}
+		return len(ce.Problems)
+	}
+	if len(warnings) == 0 {
+		fmt.Fprintln(out, "OK    filters: every filter and projection fits the published tables")
+	}
+	return 0
 }

@@ -186,7 +186,7 @@ func (d *daemon) kill() {
 }
 
 // writeConfig writes a pipeline.yaml into a temp dir and returns its path.
-func writeConfig(t *testing.T, body string) string {
+func writeConfig(t testing.TB, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "pipeline.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {

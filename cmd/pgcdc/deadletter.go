@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
-	"github.com/pgcdc/pgcdc/source"
 )
 
 func newDeadLetterCmd() *cobra.Command {
@@ -22,19 +22,23 @@ same bodies and webhook-id, freshly signed. Accepted requests are removed from
 the file; the rest stay for a later replay. It exits non-zero if any failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd)
+			// The database is not needed: a dead-letter line carries
+			// everything its request is rebuilt from.
+			l, err := loadConfig(cmd, config.NeedSinks)
 			if err != nil {
 				return err
 			}
+			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			l.logWarnings(log)
 			sc, err := webhookSink(cfg, sinkName)
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			var db string
-			if conn, err := source.NewConnector(cfg.Source.DSN); err == nil {
-				db = conn.Database()
+			wc, err := wiring.WebhookConfig(sc)
+			if err != nil {
+				return withCode(exitConfig, err)
 			}
-			rep, err := webhook.Replay(cmd.Context(), sc, file, newLogger(cfg.Log), webhook.WithDatabase(db), webhook.WithVersion(version))
+			rep, err := webhook.Replay(cmd.Context(), wc, file, log, webhook.WithVersion(version))
 			if err != nil {
 				return err
 			}

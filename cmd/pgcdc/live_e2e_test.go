@@ -17,7 +17,7 @@ import (
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
-var listenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
+var listenRE = regexp.MustCompile(`msg="http server listening" (?:.* )?addr=(\S+)`)
 
 // serverAddr waits for the daemon's listening log line.
 func (d *daemon) serverAddr() string {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
 )
@@ -61,10 +60,15 @@ func testEvents(n int) []*pipeline.Event {
 // acknowledged.
 func deliver(t *testing.T, url, format string, maxEvents int, evs []*pipeline.Event) {
 	t.Helper()
-	s, err := webhook.New(config.Sink{Name: "example", Type: "webhook", Webhook: config.Webhook{
-		URL: url, Secret: secret, Format: format, Batch: config.Batch{MaxEvents: maxEvents},
-		Retry: config.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 10 * time.Second},
-	}}, nil)
+	key, err := webhook.ParseKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := webhook.New(webhook.Config{
+		Name: "example", URL: url, Timeout: 5 * time.Second, Key: key, CloudEvents: format == "cloudevents",
+		MaxEvents: maxEvents, MaxBytes: 1 << 20,
+		Retry: webhook.Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 10 * time.Second},
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

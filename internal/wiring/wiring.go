@@ -6,16 +6,20 @@
 package wiring
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
+	"strings"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 	"github.com/pgcdc/pgcdc/sinks/sse"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
@@ -29,9 +33,45 @@ type Deps struct {
 	Catalog pipeline.Catalog
 	Stdout  io.Writer
 	DB      string // database name, for CloudEvents sources
-	Server  *httpserver.Server
-	Drain   time.Duration
+	// Server carries the sse and websocket sinks and /api/changes; it
+	// may be nil when NeedsServer(cfg) is false.
+	Server *httpserver.Server
+	// WALEnd, when not nil, is the server's current WAL end (the
+	// source's WALEnd): resume ids beyond it get a reset.
+	WALEnd  func() pipeline.LSN
 	Version string // for the webhook User-Agent
+}
+
+// NeedsServer reports whether the config needs the HTTP server: an sse or
+// websocket sink, or server.listen set (after SetDefaults, listen is
+// empty only when no sink needs it and the file did not set it).
+func NeedsServer(cfg *config.Config) bool { return cfg.Server.Listen != "" }
+
+// Gate returns the admission of the live endpoints (Host, Origin,
+// authorization) from the server settings. It is where authentication
+// (server.auth) will plug in, as the gate's live.Authorizer: every SSE,
+// WebSocket and /api/changes request passes live.Gate.Admit before its
+// parameters are read, and the Scope it returns is applied before any
+// client filter.
+func Gate(s config.Server) (*live.Gate, error) {
+	g, err := live.NewGate(s.AllowedHosts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("server.allowed_hosts: %w", err)
+	}
+	return g, nil
+}
+
+// LiveSettings maps a validated, defaulted broadcast sink's settings to
+// the live sinks' typed settings: the one place they are built.
+func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN) live.Settings {
+	return live.Settings{
+		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
+			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
+		AllowedOrigins: b.AllowedOrigins,
+		WriteTimeout:   b.WriteTimeout,
+		Gate:           gate,
+		WALEnd:         walEnd,
+	}
 }
 
 // Transforms builds the global transform chain (nil when there is none).
@@ -70,11 +110,21 @@ func filterProject(f *config.Filter, p *config.Project) (pipeline.Chain, error) 
 	return chain, nil
 }
 
-// Outputs builds every configured sink with its own transforms.
+// Outputs builds every configured sink with its own transforms, mounts
+// the sse and websocket sinks on d.Server at their paths, and
+// /api/changes over the first of them.
 func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	outs := make([]pipeline.Output, 0, len(cfg.Sinks))
+	var gate *live.Gate
+	var changes http.Handler
 	for i, sc := range cfg.Sinks {
-		sink, err := buildSink(sc, d)
+		if (sc.Type == config.TypeSSE || sc.Type == config.TypeWebSocket) && gate == nil {
+			var err error
+			if gate, err = Gate(cfg.Server); err != nil {
+				return nil, err
+			}
+		}
+		sink, h, err := buildSink(sc, d, gate)
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}
@@ -87,36 +137,56 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 			t = chain
 		}
 		outs = append(outs, pipeline.Output{Sink: sink, Transform: t})
+		if h != nil && changes == nil {
+			changes = live.Changes(h, gate, live.NewOrigins(sc.AllowedOrigins))
+		}
+	}
+	if changes != nil {
+		if err := d.Server.Handle(httpserver.PathChanges, changes); err != nil {
+			return nil, err
+		}
 	}
 	return outs, nil
 }
 
-func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
+// buildSink builds one sink; for a broadcast sink it also returns its
+// hub (for /api/changes).
+func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub, error) {
 	switch sc.Type {
-	case "stdout":
-		return stdout.New(sc.Name, d.Stdout), nil
-	case "webhook":
-		return webhook.New(sc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
-	case "sse", "websocket":
+	case config.TypeStdout:
+		return stdout.New(sc.Name, d.Stdout), nil, nil
+	case config.TypeWebhook:
+		wc, err := WebhookConfig(sc)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
+		return s, nil, err
+	case config.TypeSSE, config.TypeWebSocket:
+		if d.Server == nil {
+			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
+		}
+		st := LiveSettings(sc.Broadcast, gate, d.WALEnd)
 		var sink interface {
 			pipeline.Sink
 			http.Handler
+			Hub() *hub.Hub
 		}
 		var err error
-		if sc.Type == "sse" {
-			sink, err = sse.New(sc, d.Catalog, d.Log, sse.WithDrainTimeout(d.Drain))
+		if sc.Type == config.TypeSSE {
+			sink, err = sse.New(sse.Config{Name: sc.Name, Settings: st, ClientRetry: sc.ClientRetry, EventNames: sc.EventNames}, d.Catalog, d.Log)
 		} else {
-			sink, err = ws.New(sc, d.Catalog, d.Log, ws.WithDrainTimeout(d.Drain))
+			sink, err = ws.New(ws.Config{Name: sc.Name, Settings: st, MaxMessageBytes: sc.MaxMessageBytes}, d.Catalog, d.Log)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := d.Server.Handle(sc.Path, sink); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return sink, nil
+		return sink, sink.Hub(), nil
 	}
-	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
+	return nil, nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }
 
 // SourceConfig maps the config to the replication source's settings.
@@ -135,4 +205,127 @@ func SourceConfig(cfg *config.Config) source.Config {
 func PipelineOptions(cfg *config.Config, log *slog.Logger) pipeline.Options {
 	p := cfg.Pipeline
 	return pipeline.Options{SinkQueue: p.SinkQueue, MaxInflightBytes: p.MaxInflightBytes, DrainTimeout: p.DrainTimeout, Logger: log}
+}
+
+// Check is one configured filter or projection, to be checked against the
+// tables the source publishes.
+type Check struct {
+	// Path is where it was configured, e.g. "transforms[0].filter" or
+	// "sinks[1].project".
+	Path  string
+	check func(pipeline.Catalog) ([]string, error)
+}
+
+// Checks are every configured filter and projection.
+type Checks []Check
+
+// FilterChecks returns a Check for every filter and projection of cfg, the
+// global transforms and each sink's.
+func FilterChecks(cfg *config.Config) (Checks, error) {
+	var cs Checks
+	add := func(path string, f *config.Filter, p *config.Project) error {
+		if f != nil {
+			flt, err := transform.NewFilter(transform.FilterSpec{Tables: f.Tables, ExcludeTables: f.ExcludeTables, Ops: f.Ops, Where: f.Where})
+			if err != nil {
+				return fmt.Errorf("%s.filter: %w", path, err)
+			}
+			cs = append(cs, Check{Path: path + ".filter", check: flt.CheckConfig})
+		}
+		if p != nil {
+			prj, err := transform.NewProject(transform.ProjectSpec{Tables: p.Tables, Include: p.Include, Exclude: p.Exclude})
+			if err != nil {
+				return fmt.Errorf("%s.project: %w", path, err)
+			}
+			cs = append(cs, Check{Path: path + ".project", check: prj.CheckConfig})
+		}
+		return nil
+	}
+	for i, t := range cfg.Transforms {
+		if err := add(fmt.Sprintf("transforms[%d]", i), t.Filter, t.Project); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range cfg.Sinks {
+		if err := add(fmt.Sprintf("sinks[%d]", i), s.Filter, s.Project); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
+}
+
+// Run checks every filter and projection against cat. Each warning and
+// each problem of the error is one line starting with the key path, e.g.
+// `transforms[0].filter.where[0]: unknown column "pricee" in public.orders...`.
+func (cs Checks) Run(cat pipeline.Catalog) (warnings []string, err error) {
+	var problems []string
+	for _, c := range cs {
+		ws, err := c.check(cat)
+		for _, w := range ws {
+			warnings = append(warnings, c.Path+"."+w)
+		}
+		var tes transform.Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &tes):
+			for _, e := range tes {
+				problems = append(problems, c.Path+"."+e.Error())
+			}
+		default:
+			problems = append(problems, c.Path+": "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return warnings, &CheckError{Problems: problems}
+	}
+	return warnings, nil
+}
+
+// CheckError lists the configured filters and projections that do not
+// fit the published tables: each would silently drop changes.
+type CheckError struct{ Problems []string }
+
+func (e *CheckError) Error() string {
+	return "the config's filters do not fit the published tables (each would drop changes silently):\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Source is what a command that runs a pipeline needs of its source: the
+// pipeline.Source, a Prepare step that connects and checks (and creates,
+// when configured) what the source needs before anything streams, the
+// catalog of the tables it emits, and readiness for /readyz.
+type Source interface {
+	pipeline.Source
+	// Prepare connects and checks; its errors name the problem and the fix.
+	Prepare(ctx context.Context) error
+	// Catalog describes the tables the source emits (filled by Prepare).
+	Catalog() pipeline.Catalog
+	// Ready reports whether the source is streaming.
+	Ready() bool
+}
+
+// NewSource builds the source that cfg.Source.Type selects. configPath is
+// the config file ("" for none), which the source's hints name; stopAt,
+// when not zero, makes it stop by itself after that position
+// (--until-lsn).
+func NewSource(cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (Source, error) {
+	switch cfg.Source.Type {
+	case config.SourceReplication, "":
+		conn, err := source.NewConnector(cfg.Source.DSN)
+		if err != nil {
+			return nil, err
+		}
+		scfg := SourceConfig(cfg)
+		scfg.StopAt, scfg.ConfigPath = stopAt, configPath
+		return source.New(conn, scfg, log), nil
+	}
+	return nil, fmt.Errorf("source.type %q is not available in this build", cfg.Source.Type)
+}
+
+// Database names the database a DSN selects ("" when it does not parse),
+// for CloudEvents sources.
+func Database(dsn string) string {
+	conn, err := source.NewConnector(dsn)
+	if err != nil {
+		return ""
+	}
+	return conn.Database()
 }

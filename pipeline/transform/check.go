@@ -91,9 +91,12 @@ func (p *Project) checkColumns(errs *Errors, matched []pipeline.TableInfo) {
 	}
 }
 
-// checkKind reports whether the condition can apply to col of table t.
+// checkKind reports whether the condition can apply to col of table t: a
+// value that does not parse as the column's type (a number, a boolean, a
+// date or timestamp, an interval, a time of day, a uuid) would compare as
+// text and silently match the wrong rows, so it is an error.
 func (c Cond) checkKind(t pipeline.TableInfo, col pipeline.ColumnInfo) error {
-	what := fmt.Sprintf("column %q of %s is %s", col.Name, qualified(t), kindName(col.Kind))
+	what := fmt.Sprintf("column %q of %s is %s", col.Name, qualified(t), typeName(col))
 	switch c.op {
 	case OpIsNull:
 		return nil
@@ -109,14 +112,52 @@ func (c Cond) checkKind(t pipeline.TableInfo, col pipeline.ColumnInfo) error {
 		return nil
 	}
 	for _, v := range c.values {
+		var want string
 		switch {
 		case col.Kind == pipeline.KindNumber && !v.isNum:
-			return fmt.Errorf("%w: %q is not a number, but %s", ErrTypeMismatch, v.text, what)
+			want = "a number"
 		case col.Kind == pipeline.KindBool && !v.isBool:
-			return fmt.Errorf("%w: %q is not true or false, but %s", ErrTypeMismatch, v.text, what)
+			want = "true or false"
+		case col.Kind == pipeline.KindTime && !v.isTime:
+			want = "a date or timestamp, e.g. 2026-12-03 or 2026-12-03T09:00:00Z"
+		case col.Kind == pipeline.KindInterval && !v.isSpan:
+			want = "an ISO 8601 interval, e.g. P2D or PT36H"
+		case col.Kind == pipeline.KindClock && !v.isClk:
+			want = "a time of day, e.g. 10:00:00 or 10:00:00+02"
+		case col.Type == "uuid" && !canonicalUUID(v.text):
+			want = "a uuid in lower case with hyphens, as PostgreSQL writes it, e.g. a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+		default:
+			continue
 		}
+		var hint string
+		if (col.Kind == pipeline.KindTime || col.Kind == pipeline.KindClock) && strings.Contains(v.text, " ") {
+			hint = ` (in a URL query a "+" means a space: write the offset's + as %2B)`
+		}
+		return fmt.Errorf("%w: %q is not %s, but %s%s", ErrTypeMismatch, v.text, want, what, hint)
 	}
 	return nil
+}
+
+// canonicalUUID reports whether s is a uuid as PostgreSQL writes one:
+// 8-4-4-4-12 lower-case hexadecimal digits.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkPatterns reports every pattern of ps that matches no table of
@@ -196,6 +237,15 @@ func list(names []string) string {
 
 func qualified(t pipeline.TableInfo) string { return t.Schema + "." + t.Table }
 
+// typeName names a column's type in errors: its kind, or uuid (a text
+// kind whose values must be written in one form).
+func typeName(col pipeline.ColumnInfo) string {
+	if col.Type == "uuid" {
+		return "uuid"
+	}
+	return kindName(col.Kind)
+}
+
 func kindName(k pipeline.Kind) string {
 	switch k {
 	case pipeline.KindString:
@@ -210,6 +260,10 @@ func kindName(k pipeline.Kind) string {
 		return "JSON"
 	case pipeline.KindBytes:
 		return "bytea"
+	case pipeline.KindInterval:
+		return "an interval"
+	case pipeline.KindClock:
+		return "a time of day"
 	}
 	return fmt.Sprintf("of kind %d", k)
 }

@@ -19,6 +19,10 @@ type literal struct {
 	isBool bool
 	time   instant
 	isTime bool
+	span   span
+	isSpan bool
+	clock  clockTime
+	isClk  bool
 }
 
 func newLiteral(s string) literal {
@@ -26,6 +30,8 @@ func newLiteral(s string) literal {
 	l.num, l.isNum = parseDecimal(s)
 	l.bool, l.isBool = parseBool(s)
 	l.time, l.isTime = parseInstant(s)
+	l.span, l.isSpan = parseInterval(s)
+	l.clock, l.isClk = parseClock(s)
 	return l
 }
 
@@ -42,12 +48,14 @@ func parseBool(s string) (v, ok bool) {
 
 // operand is a non-null column value, parsed as its kind once per match.
 type operand struct {
-	kind pipeline.Kind
-	text string
-	num  decimal
-	bool bool
-	time instant
-	ok   bool // the text parsed as kind
+	kind  pipeline.Kind
+	text  string
+	num   decimal
+	bool  bool
+	time  instant
+	span  span
+	clock clockTime
+	ok    bool // the text parsed as kind
 }
 
 func newOperand(col pipeline.Column) operand {
@@ -59,6 +67,10 @@ func newOperand(col pipeline.Column) operand {
 		v.bool, v.ok = parseBool(v.text)
 	case pipeline.KindTime:
 		v.time, v.ok = parseInstant(v.text)
+	case pipeline.KindInterval:
+		v.span, v.ok = parseInterval(v.text)
+	case pipeline.KindClock:
+		v.clock, v.ok = parseClock(v.text)
 	}
 	return v
 }
@@ -79,6 +91,14 @@ func (v *operand) cmp(l *literal) int {
 		case pipeline.KindTime:
 			if l.isTime {
 				return v.time.cmp(l.time)
+			}
+		case pipeline.KindInterval:
+			if l.isSpan {
+				return v.span.cmp(l.span)
+			}
+		case pipeline.KindClock:
+			if l.isClk {
+				return v.clock.cmp(l.clock)
 			}
 		}
 	}

@@ -10,20 +10,12 @@ import (
 	retry "github.com/pgcdc/pgcdc/internal/backoff"
 )
 
-// backoff holds the sink's retry settings (retry.initial, retry.max,
-// retry.max_elapsed). The schedule itself is internal/backoff's, the one
-// the replication source uses for reconnects too.
-type backoff struct {
-	initial, max time.Duration
-	// maxElapsed bounds the time from a request's first attempt to the
-	// start of its last.
-	maxElapsed time.Duration
-}
-
-// schedule returns the shared schedule for these settings, with jitter
-// drawn from jitter (a number in [0, 1)).
-func (b backoff) schedule(jitter func() float64) retry.Schedule {
-	return retry.Schedule{Initial: b.initial, Max: b.max, MaxElapsed: b.maxElapsed, Jitter: jitter}
+// schedule returns the retry schedule of these settings: internal/backoff's,
+// the one the replication source uses for reconnects too, with jitter
+// drawn from jitter (a number in [0, 1)). Delays sleep with plain timers,
+// which testing/synctest controls.
+func (r Retry) schedule(jitter func() float64) retry.Schedule {
+	return retry.Schedule{Initial: r.Initial, Max: r.Max, MaxElapsed: r.MaxElapsed, Jitter: jitter}
 }
 
 // honourRetryAfter lengthens the scheduled delay d to a receiver's

@@ -7,19 +7,22 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
-// deliverAll runs a sink configured with batch against a recording
-// receiver, feeds batches, and returns the requests received.
-func deliverAll(t *testing.T, batch config.Batch, batches [][]*pipeline.Event) []received {
+// deliverAll runs a sink with the batch limits maxEvents and maxBytes (0:
+// the config default, 1 MiB) against a recording receiver, feeds batches,
+// and returns the requests received.
+func deliverAll(t *testing.T, maxEvents, maxBytes int, batches [][]*pipeline.Event) []received {
 	t.Helper()
 	var rec recorder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.record(r) }))
 	defer srv.Close()
 	cfg := webhookConfig("batching", srv.URL)
-	cfg.Batch = batch
+	cfg.MaxEvents = maxEvents
+	if maxBytes > 0 {
+		cfg.MaxBytes = maxBytes
+	}
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +41,7 @@ func deliverAll(t *testing.T, batch config.Batch, batches [][]*pipeline.Event) [
 // requests keep commit order.
 func TestMaxEventsClosesBatch(t *testing.T) {
 	evs := makeEvents(10, 10)
-	reqs := deliverAll(t, config.Batch{MaxEvents: 4}, [][]*pipeline.Event{evs})
+	reqs := deliverAll(t, 4, 0, [][]*pipeline.Event{evs})
 	var sizes []int
 	var all []string
 	for _, r := range reqs {
@@ -56,7 +59,7 @@ func TestMaxEventsClosesBatch(t *testing.T) {
 func TestMaxBytesClosesBatch(t *testing.T) {
 	evs := makeEvents(40, 5)
 	limit := len(evs[0].Encoded())*7/2 + 2 // about three and a half events
-	reqs := deliverAll(t, config.Batch{MaxEvents: 100, MaxBytes: int64(limit)}, split(evs, 5))
+	reqs := deliverAll(t, 100, limit, split(evs, 5))
 	var all []string
 	next := 0
 	for i, r := range reqs {
@@ -75,7 +78,7 @@ func TestMaxBytesClosesBatch(t *testing.T) {
 		t.Fatalf("events not delivered exactly once in commit order: %v", all)
 	}
 
-	reqs = deliverAll(t, config.Batch{MaxEvents: 100, MaxBytes: 10}, split(evs[:3], 3))
+	reqs = deliverAll(t, 100, 10, split(evs[:3], 3))
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests for 3 events each over max_bytes, want 3", len(reqs))
 	}
@@ -85,7 +88,7 @@ func TestMaxBytesClosesBatch(t *testing.T) {
 // once, and the body is still an array when it holds one event.
 func TestArrayBodyForOneEvent(t *testing.T) {
 	evs := makeEvents(1, 1)
-	reqs := deliverAll(t, config.Batch{MaxEvents: 50}, split(evs, 1))
+	reqs := deliverAll(t, 50, 0, split(evs, 1))
 	if len(reqs) != 1 || reqs[0].body[0] != '[' || reqs[0].header.Get(HeaderID) != evs[0].ID()+"-"+evs[0].ID() {
 		t.Fatalf("got %d requests, first %s (id %s); want one array body", len(reqs), reqs[0].body, reqs[0].header.Get(HeaderID))
 	}

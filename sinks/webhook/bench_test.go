@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -27,7 +26,7 @@ func BenchmarkDeliver(b *testing.B) {
 			}))
 			defer srv.Close()
 			cfg := webhookConfig("bench", srv.URL)
-			cfg.Batch = config.Batch{MaxEvents: maxEvents}
+			cfg.MaxEvents = maxEvents
 			s, err := New(cfg, nil)
 			if err != nil {
 				b.Fatal(err)

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -62,7 +63,7 @@ func (r result) describe() string {
 
 // newClient returns the HTTP client of a sink: a tuned keep-alive
 // transport unless the options supply one, and no redirects.
-func newClient(set settings, o options) *http.Client {
+func newClient(tc *tls.Config, o options) *http.Client {
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if o.client != nil {
 		c := *o.client
@@ -77,8 +78,8 @@ func newClient(set settings, o options) *http.Client {
 		t.MaxIdleConns = 8
 		t.MaxIdleConnsPerHost = 4
 		t.IdleConnTimeout = 90 * time.Second
-		if set.tls != nil {
-			t.TLSClientConfig = set.tls
+		if tc != nil {
+			t.TLSClientConfig = tc
 		}
 		rt = t
 	}
@@ -89,14 +90,14 @@ func newClient(set settings, o options) *http.Client {
 // answer. The response body is drained (up to maxDrain) and closed so the
 // connection is reused.
 func (s *Sink) attempt(ctx context.Context, req *request) result {
-	actx, cancel := context.WithTimeout(ctx, s.set.timeout)
+	actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(actx, http.MethodPost, s.set.url, bytes.NewReader(req.body))
+	hr, err := http.NewRequestWithContext(actx, http.MethodPost, s.cfg.URL, bytes.NewReader(req.body))
 	if err != nil {
 		return result{err: fmt.Errorf("build request: %w", stripURL(err))}
 	}
 	h := hr.Header
-	for k, v := range s.set.headers {
+	for k, v := range s.cfg.Headers {
 		h[k] = v
 	}
 	h.Set("Content-Type", req.contentType)
@@ -106,8 +107,8 @@ func (s *Sink) attempt(ctx context.Context, req *request) result {
 	ts := s.opts.now().Unix()
 	h.Set(HeaderID, req.id)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	if !s.set.key.IsZero() {
-		h.Set(HeaderSignature, s.set.key.Sign(req.id, ts, req.body))
+	if !s.cfg.Key.IsZero() {
+		h.Set(HeaderSignature, s.cfg.Key.Sign(req.id, ts, req.body))
 	}
 
 	resp, err := s.client.Do(hr)
@@ -116,9 +117,9 @@ func (s *Sink) attempt(ctx context.Context, req *request) result {
 		case ctx.Err() != nil:
 			return result{err: ctx.Err()}
 		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			return result{err: fmt.Errorf("POST %s: no answer within %s", s.set.safeURL, s.set.timeout)}
+			return result{err: fmt.Errorf("POST %s: no answer within %s", s.safeURL, s.cfg.Timeout)}
 		default:
-			return result{err: fmt.Errorf("POST %s: %w", s.set.safeURL, stripURL(err))}
+			return result{err: fmt.Errorf("POST %s: %w", s.safeURL, stripURL(err))}
 		}
 	}
 	defer resp.Body.Close()

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/pgcdc/pgcdc/config"
 )
 
 // A 400 sends the request to the dead-letter file (fsynced, acknowledged)
@@ -45,7 +43,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "dead.jsonl")
 	cfg := webhookConfig("billing", srv.URL+"/hooks")
-	cfg.Batch = config.Batch{MaxEvents: 3}
+	cfg.MaxEvents = 3
 	cfg.DeadLetter = path
 	s, err := New(cfg, nil)
 	if err != nil {

@@ -18,7 +18,7 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 	s.metrics.inflight.Set(float64(len(req.events)))
 	defer s.metrics.inflight.Set(0)
 	begin := time.Now()
-	sched := s.set.retry.schedule(s.opts.jitter)
+	sched := s.cfg.Retry.schedule(s.opts.jitter)
 	for attempt := 1; ; attempt++ {
 		res := s.attempt(ctx, req)
 		if err := ctx.Err(); err != nil {
@@ -57,9 +57,9 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 // or returns the *DeliveryError that stops the pipeline when there is none.
 func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts int, elapsed time.Duration) error {
 	permanent := !res.retryable()
-	if s.set.deadLetter == "" {
+	if s.cfg.DeadLetter == "" {
 		return &DeliveryError{
-			Sink: s.set.name, URL: s.set.safeURL, WebhookID: req.id, Events: len(req.events),
+			Sink: s.cfg.Name, URL: s.safeURL, WebhookID: req.id, Events: len(req.events),
 			Status: res.status, Response: res.response, Attempts: attempts, Elapsed: elapsed,
 			Permanent: permanent, Err: res.err,
 		}
@@ -72,9 +72,9 @@ func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts in
 	}
 	dl := DeadLetter{
 		Time:      s.opts.now().UTC(),
-		Sink:      s.set.name,
+		Sink:      s.cfg.Name,
 		WebhookID: req.id,
-		Format:    s.set.format,
+		Format:    s.cfg.format(),
 		Batch:     s.enc.array,
 		Status:    res.status,
 		Error:     reason,
@@ -90,19 +90,19 @@ func (s *Sink) giveUp(ctx context.Context, req *request, res result, attempts in
 	}
 	line, err := dl.encodeLine()
 	if err == nil {
-		err = appendDeadLetter(ctx, s.set.deadLetter, line)
+		err = appendDeadLetter(ctx, s.cfg.DeadLetter, line)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("webhook sink %q: request %s (%d events) failed (%s) and could not be written to the dead-letter file, so the pipeline stops: %w",
-			s.set.name, req.id, len(req.events), reason, err)
+			s.cfg.Name, req.id, len(req.events), reason, err)
 	}
 	s.metrics.deadLetters.Inc()
 	s.metrics.deadLetterEvents.Add(float64(len(req.events)))
 	s.log.Warn("webhook request written to the dead-letter file", "webhook_id", req.id, "lsn", req.lsn,
-		"events", len(req.events), "reason", reason, "dead_letter", s.set.deadLetter)
+		"events", len(req.events), "reason", reason, "dead_letter", s.cfg.DeadLetter)
 	return nil
 }
 

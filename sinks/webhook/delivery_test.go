@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -57,7 +56,7 @@ func TestDeliveryUnderFailures(t *testing.T) {
 
 	evs := makeEvents(600, 7)
 	cfg := webhookConfig("chaos", srv.URL+"/hooks")
-	cfg.Batch = config.Batch{MaxEvents: 5}
+	cfg.MaxEvents = 5
 	cfg.Retry.MaxElapsed = time.Hour
 	s, err := New(cfg, nil)
 	if err != nil {
@@ -135,8 +134,8 @@ func TestReceiverDownThenBack(t *testing.T) {
 
 	rt := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone(), tick: make(chan struct{}, 1)}
 	cfg := webhookConfig("down", "http://"+addr+"/hooks")
-	cfg.Batch = config.Batch{MaxEvents: 5}
-	cfg.Retry = config.Backoff{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond}
+	cfg.MaxEvents = 5
+	cfg.Retry = Retry{Initial: 2 * time.Millisecond, Max: 10 * time.Millisecond, MaxElapsed: time.Hour}
 	s, err := New(cfg, nil, WithTransport(rt))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +200,8 @@ func TestCloseFlushesAndAcksEmptyBatches(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := webhookConfig("flush", srv.URL)
-	cfg.Batch = config.Batch{MaxEvents: 100, MaxWait: time.Hour}
+	cfg.MaxEvents = 100
+	cfg.MaxWait = time.Hour
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestCancelWhileRetrying(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := webhookConfig("cancel", srv.URL)
-	cfg.Retry = config.Backoff{Initial: time.Hour, Max: time.Hour, MaxElapsed: 24 * time.Hour}
+	cfg.Retry = Retry{Initial: time.Hour, Max: time.Hour, MaxElapsed: 24 * time.Hour}
 	s, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

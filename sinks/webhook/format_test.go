@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
 // captureOne delivers evs through a sink built from cfg (its URL replaced)
 // and returns the requests received.
-func captureOne(t *testing.T, cfg config.Sink, evs []*pipeline.Event, opts ...Option) []received {
+func captureOne(t *testing.T, cfg Config, evs []*pipeline.Event, opts ...Option) []received {
 	t.Helper()
 	var rec recorder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rec.record(r) }))
@@ -72,7 +71,7 @@ func TestCloudEvents(t *testing.T) {
 	key, _ := ParseKey(testSecret)
 	evs := makeEvents(3, 3)
 	cfg := webhookConfig("ce", "")
-	cfg.Format = "cloudevents"
+	cfg.CloudEvents = true
 
 	reqs := captureOne(t, cfg, evs, WithDatabase("shop"))
 	if len(reqs) != 3 {
@@ -95,7 +94,7 @@ func TestCloudEvents(t *testing.T) {
 		checkCloudEvent(t, ce, evs[i])
 	}
 
-	cfg.Batch = config.Batch{MaxEvents: 3}
+	cfg.MaxEvents = 3
 	reqs = captureOne(t, cfg, evs, WithDatabase("shop"))
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
@@ -122,7 +121,7 @@ func TestEventFormatAndHeaders(t *testing.T) {
 	key, _ := ParseKey(testSecret)
 	evs := makeEvents(1, 1)
 	cfg := webhookConfig("plain", "")
-	cfg.Headers = map[string]string{"Authorization": "Bearer t0ken", "x-tenant": "42"}
+	cfg.Headers = http.Header{"Authorization": {"Bearer t0ken"}, "X-Tenant": {"42"}} // canonical, as internal/wiring builds it
 	before := time.Now().Unix()
 	reqs := captureOne(t, cfg, evs, WithVersion("1.2.3"))
 	if len(reqs) != 1 {
@@ -155,7 +154,7 @@ func TestEventFormatAndHeaders(t *testing.T) {
 	}
 
 	// Unsigned: webhook-id and webhook-timestamp still sent, no signature.
-	cfg.Secret = ""
+	cfg.Key = Key{}
 	reqs = captureOne(t, cfg, evs)
 	if h := reqs[0].header; h.Get(HeaderID) == "" || h.Get(HeaderTimestamp) == "" || h.Get(HeaderSignature) != "" {
 		t.Fatalf("unsigned request headers %v", h)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -216,19 +215,32 @@ func idsOf(evs []*pipeline.Event) []string {
 	return ids
 }
 
-// webhookConfig returns a webhook sink config for url with fast retries.
-func webhookConfig(name, url string) config.Sink {
-	return config.Sink{
-		Name: name,
-		Type: "webhook",
-		Webhook: config.Webhook{
-			URL:     url,
-			Timeout: 5 * time.Second,
-			Secret:  testSecret,
-			Batch:   config.Batch{MaxEvents: 1},
-			Retry:   config.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Minute},
-		},
+// webhookConfig returns a webhook sink config for url with fast retries
+// and the defaults package config applies for the rest.
+func webhookConfig(name, url string) Config {
+	key, err := ParseKey(testSecret)
+	if err != nil {
+		panic(err)
 	}
+	return Config{
+		Name:      name,
+		URL:       url,
+		Timeout:   5 * time.Second,
+		Key:       key,
+		MaxEvents: 1,
+		MaxBytes:  1 << 20,
+		Retry:     Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: time.Minute},
+	}
+}
+
+// mustKey parses a secret or fails t.
+func mustKey(t *testing.T, secret string) Key {
+	t.Helper()
+	key, err := ParseKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // testLogger logs into buf at debug level.

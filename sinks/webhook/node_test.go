@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -89,8 +88,8 @@ func TestReferenceLibraryVerifies(t *testing.T) {
 	modules := referenceLibrary(t)
 
 	var cases []referenceCase
-	add := func(secret string, raw bool, cfg config.Sink, evs []*pipeline.Event, opts ...Option) {
-		cfg.Secret = secret
+	add := func(secret string, raw bool, cfg Config, evs []*pipeline.Event, opts ...Option) {
+		cfg.Key = mustKey(t, secret)
 		for _, r := range captureOne(t, cfg, evs, opts...) {
 			cases = append(cases, referenceCase{
 				Secret: secret, Raw: raw, Body: base64.StdEncoding.EncodeToString(r.body),
@@ -105,8 +104,8 @@ func TestReferenceLibraryVerifies(t *testing.T) {
 	single := webhookConfig("ref", "")
 	add(testSecret, false, single, evs[:1])
 	batch := webhookConfig("ref", "")
-	batch.Batch = config.Batch{MaxEvents: 3}
-	batch.Format = "cloudevents"
+	batch.MaxEvents = 3
+	batch.CloudEvents = true
 	add(testSecret, false, batch, evs, WithDatabase("shop"))
 	add("a raw secret, not base64", true, single, evs[:1])
 	tampered := cases[0]
@@ -197,7 +196,7 @@ func TestJSReceiverExample(t *testing.T) {
 	evs := makeEvents(4, 2)
 	deliver := func(maxEvents int) {
 		cfg := webhookConfig("js", url)
-		cfg.Batch = config.Batch{MaxEvents: maxEvents}
+		cfg.MaxEvents = maxEvents
 		s, err := New(cfg, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-
-	"github.com/pgcdc/pgcdc/config"
 )
 
 // ReplayReport says what Replay did with a dead-letter file.
@@ -41,7 +39,7 @@ type ReplayReport struct {
 // A line that cannot be read stays in the file and counts as failed. When
 // ctx ends, the requests not yet attempted stay in the file and Replay
 // returns ctx.Err() with the report so far.
-func Replay(ctx context.Context, cfg config.Sink, path string, logger *slog.Logger, opts ...Option) (ReplayReport, error) {
+func Replay(ctx context.Context, cfg Config, path string, logger *slog.Logger, opts ...Option) (ReplayReport, error) {
 	var rep ReplayReport
 	if path == "" {
 		path = cfg.DeadLetter

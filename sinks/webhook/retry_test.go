@@ -10,7 +10,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -42,7 +41,7 @@ func (a *attemptLog) gaps() []time.Duration {
 
 // runOne delivers one event through a sink configured by cfg against h,
 // inside the current synctest bubble, and returns Run's error.
-func runOne(t *testing.T, cfg config.Sink, h http.Handler, jitter func() float64) error {
+func runOne(t *testing.T, cfg Config, h http.Handler, jitter func() float64) error {
 	t.Helper()
 	tr := startPipeServer(t, h)
 	s, err := New(cfg, nil, WithTransport(tr))
@@ -68,7 +67,7 @@ func TestBackoffScheduleExact(t *testing.T) {
 			}
 		})
 		cfg := webhookConfig("schedule", "http://receiver.test/hooks")
-		cfg.Retry = config.Backoff{Initial: time.Second, Max: 8 * time.Second}
+		cfg.Retry = Retry{Initial: time.Second, Max: 8 * time.Second, MaxElapsed: time.Hour}
 		if err := runOne(t, cfg, h, noJitter); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
@@ -92,7 +91,7 @@ func TestBackoffJitterBounds(t *testing.T) {
 			}
 		})
 		cfg := webhookConfig("jitter", "http://receiver.test/hooks")
-		cfg.Retry = config.Backoff{Initial: time.Second, Max: 16 * time.Second}
+		cfg.Retry = Retry{Initial: time.Second, Max: 16 * time.Second, MaxElapsed: time.Hour}
 		if err := runOne(t, cfg, h, nil); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
@@ -140,7 +139,7 @@ func TestRetryAfter(t *testing.T) {
 					}
 				})
 				cfg := webhookConfig("retry-after", "http://receiver.test/hooks")
-				cfg.Retry = config.Backoff{Initial: tt.initial, Max: 10 * time.Second}
+				cfg.Retry = Retry{Initial: tt.initial, Max: 10 * time.Second, MaxElapsed: time.Hour}
 				if err := runOne(t, cfg, h, noJitter); err != nil {
 					t.Fatalf("Run: %v", err)
 				}
@@ -162,7 +161,7 @@ func TestMaxElapsedGivesUp(t *testing.T) {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 		})
 		cfg := webhookConfig("elapsed", "http://receiver.test/hooks")
-		cfg.Retry = config.Backoff{Initial: time.Second, Max: 4 * time.Second, MaxElapsed: 10 * time.Second}
+		cfg.Retry = Retry{Initial: time.Second, Max: 4 * time.Second, MaxElapsed: 10 * time.Second}
 		start := time.Now()
 		err := runOne(t, cfg, h, noJitter)
 		var de *DeliveryError
@@ -197,7 +196,7 @@ func TestTimeoutIsRetried(t *testing.T) {
 		})
 		cfg := webhookConfig("timeout", "http://receiver.test/hooks")
 		cfg.Timeout = 10 * time.Second
-		cfg.Retry = config.Backoff{Initial: time.Second, Max: time.Second}
+		cfg.Retry = Retry{Initial: time.Second, Max: time.Second, MaxElapsed: time.Hour}
 		if err := runOne(t, cfg, h, noJitter); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
@@ -259,7 +258,8 @@ func TestMaxWaitClosesBatch(t *testing.T) {
 			mu.Unlock()
 		})
 		cfg := webhookConfig("wait", "http://receiver.test/hooks")
-		cfg.Batch = config.Batch{MaxEvents: 10, MaxWait: 2 * time.Second}
+		cfg.MaxEvents = 10
+		cfg.MaxWait = 2 * time.Second
 		s, err := New(cfg, nil, WithTransport(startPipeServer(t, h)))
 		if err != nil {
 			t.Fatal(err)

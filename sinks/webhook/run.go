@@ -33,11 +33,11 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context, in <-chan *pipeline.Batch) error {
-	set := &r.s.set
+	set := &r.s.cfg
 	for {
 		var timeout <-chan time.Time
 		if len(r.events) > 0 {
-			if set.maxWait == 0 {
+			if set.MaxWait == 0 {
 				// Batch only what is already waiting in the inbox.
 				select {
 				case b, ok := <-in:
@@ -97,14 +97,14 @@ func (r *runner) receive(ctx context.Context, b *pipeline.Batch, ok bool) error 
 // e would take it past batch.max_bytes, and after if it is then full. An
 // event larger than max_bytes on its own is sent alone.
 func (r *runner) add(ctx context.Context, e *pipeline.Event) error {
-	enc, set := r.s.enc, &r.s.set
+	enc, set := r.s.enc, &r.s.cfg
 	it := itemOf(e, enc.cloudEvents)
 	if len(r.events) == 0 {
 		r.begin()
 	}
 	mark := len(r.body)
 	r.body = enc.add(r.body, len(r.events), it)
-	if len(r.events) > 0 && len(r.body)+enc.endLen() > set.maxBytes {
+	if len(r.events) > 0 && len(r.body)+enc.endLen() > set.MaxBytes {
 		r.body = r.body[:mark]
 		if err := r.flush(ctx); err != nil {
 			return err
@@ -117,7 +117,7 @@ func (r *runner) add(ctx context.Context, e *pipeline.Event) error {
 	}
 	r.last = e
 	r.events = append(r.events, it.raw)
-	if len(r.events) >= set.maxEvents || len(r.body)+enc.endLen() >= set.maxBytes {
+	if len(r.events) >= set.MaxEvents || len(r.body)+enc.endLen() >= set.MaxBytes {
 		return r.flush(ctx)
 	}
 	return nil
@@ -126,7 +126,7 @@ func (r *runner) add(ctx context.Context, e *pipeline.Event) error {
 // begin starts a new request body and its max_wait timer.
 func (r *runner) begin() {
 	r.body = r.s.enc.begin(make([]byte, 0, max(r.bodyCap, 512)))
-	if d := r.s.set.maxWait; d > 0 {
+	if d := r.s.cfg.MaxWait; d > 0 {
 		if r.timer == nil {
 			r.timer = time.NewTimer(d)
 		} else {

@@ -2,17 +2,20 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net/http"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
 // Sink POSTs events to one HTTP endpoint, in commit order, one request in
 // flight at a time. It is created by New and run once by the pipeline.
 type Sink struct {
-	set       settings
+	cfg       Config
+	safeURL   string      // cfg.URL without user info, query or fragment
+	tls       *tls.Config // nil: the transport's default
 	opts      options
 	enc       encoder
 	client    *http.Client
@@ -23,13 +26,27 @@ type Sink struct {
 
 var _ pipeline.Sink = (*Sink)(nil)
 
-// New validates cfg (a sink of type webhook) and returns its Sink. Zero
-// values take the documented defaults; every invalid key is reported at
-// once. A nil logger discards logs.
-func New(cfg config.Sink, logger *slog.Logger, opts ...Option) (*Sink, error) {
-	set, err := parseSettings(cfg)
+// New returns the Sink configured by cfg, which it takes as given (see
+// Config). It fails only on what needs the running process — a
+// dead-letter file that cannot be written, TLS files that do not load —
+// and on a URL that is not absolute, which config never lets through. A
+// nil logger discards logs.
+func New(cfg Config, logger *slog.Logger, opts ...Option) (*Sink, error) {
+	fail := func(err error) (*Sink, error) {
+		return nil, fmt.Errorf("webhook sink %q: %w", cfg.Name, err)
+	}
+	safe, err := safeURL(cfg.URL)
 	if err != nil {
-		return nil, err
+		return fail(err)
+	}
+	if cfg.DeadLetter != "" {
+		if err := checkDeadLetter(cfg.DeadLetter); err != nil {
+			return fail(fmt.Errorf("dead_letter %s: %w", cfg.DeadLetter, err))
+		}
+	}
+	tc, err := tlsConfig(cfg.TLS)
+	if err != nil {
+		return fail(fmt.Errorf("tls: %w", err))
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -39,30 +56,25 @@ func New(cfg config.Sink, logger *slog.Logger, opts ...Option) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		set:  set,
-		opts: o,
+		cfg:     cfg,
+		safeURL: safe,
+		tls:     tc,
+		opts:    o,
 		enc: encoder{
-			cloudEvents: set.format == formatCloudEvents,
-			array:       set.array,
+			cloudEvents: cfg.CloudEvents,
+			array:       cfg.MaxEvents > 1,
 			database:    o.database,
 		},
-		client:    newClient(set, o),
 		log:       logger.With("sink", cfg.Name),
 		metrics:   newSinkMetrics(cfg.Name),
 		userAgent: "pgcdc/" + o.version,
 	}
-	if set.tls != nil && set.tls.InsecureSkipVerify {
-		s.log.Warn("tls.insecure_skip_verify is set: the receiver's certificate is not verified")
-	}
-	if !set.key.IsZero() && set.key.Len() < 24 {
-		s.log.Warn("the webhook secret is shorter than the 24 bytes the Standard Webhooks specification asks for",
-			"bytes", set.key.Len())
-	}
+	s.client = newClient(tc, o)
 	return s, nil
 }
 
 // Name implements pipeline.Sink.
-func (s *Sink) Name() string { return s.set.name }
+func (s *Sink) Name() string { return s.cfg.Name }
 
 // Run implements pipeline.Sink. It reads batches from in, groups their
 // events into requests (batch.max_events, batch.max_bytes, batch.max_wait),
@@ -82,8 +94,8 @@ func (s *Sink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 	if s.opts.client == nil {
 		defer s.client.CloseIdleConnections()
 	}
-	s.log.Info("webhook sink running", "url", s.set.safeURL, "format", s.set.format,
-		"max_events", s.set.maxEvents, "signed", !s.set.key.IsZero(), "dead_letter", s.set.deadLetter)
+	s.log.Info("webhook sink running", "url", s.safeURL, "format", s.cfg.format(),
+		"max_events", s.cfg.MaxEvents, "signed", !s.cfg.Key.IsZero(), "dead_letter", s.cfg.DeadLetter)
 	r := &runner{s: s}
 	defer r.stopTimer()
 	err := r.run(ctx, in)

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pgcdc/pgcdc/internal/pgcluster"
+	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
+)
+
+// TestFilterTypoStopsRun: a filter or projection that does not fit the
+// published tables would silently drop changes while the slot advances;
+// run and check refuse it with the column, the table and what was
+// expected.
+func TestFilterTypoStopsRun(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	if _, err := cl.Psql(context.Background(), "", `CREATE TABLE orders (id int PRIMARY KEY, price numeric, status text);
+CREATE TABLE users (id int PRIMARY KEY, name text)`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		extra string // replaces the sinks section
+		want  []string
+	}{
+		{"typo in a global filter", `transforms: [{filter: {where: ["pricee=gt.10"]}}]
+sinks: [{name: out, type: stdout}]`,
+			[]string{`transforms[0].filter.where[0]: unknown column "pricee" in public.orders, public.users`}},
+		{"value of the wrong type in a sink filter", `sinks:
+  - {name: out, type: stdout, filter: {tables: [public.orders], where: ["price=gt.abc"]}}`,
+			[]string{`sinks[0].filter.where[0]: filter "price=gt.abc": type mismatch: "abc" is not a number, but column "price" of public.orders is numeric`}},
+		{"projection of a table that is not published", `transforms: [{project: {tables: [public.accounts], exclude: [password_hash]}}]
+sinks: [{name: out, type: stdout}]`,
+			[]string{`transforms[0].project.tables[0]: table "public.accounts" is not published; published: public.orders, public.users`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := strings.Replace(mustRead(t, stdoutConfig(t, cl, "")), "sinks:\n  - {name: out, type: stdout}\n", tt.extra+"\n", 1)
+			path := writeConfig(t, body)
+			code, out := runOnce(t, "run", "-c", path)
+			expectFailure(t, code, out, exitConfig, tt.want...)
+			code, out = runOnce(t, "check", "-c", path)
+			if code != exitError {
+				t.Errorf("check exit code %d, want %d:\n%s", code, exitError, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, "ERROR filters: "+w) {
+					t.Errorf("check output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
