@@ -40,6 +40,11 @@ sinks: [{name: out, type: stdout}]`,
 			path := writeConfig(t, body)
 			code, out := runOnce(t, "run", "-c", path)
 			expectFailure(t, code, out, exitConfig, tt.want...)
+			// The failed run dropped the publication it created; check
+			// compares the filters with a publication that exists.
+			if code, out := runOnce(t, "publication", "create", "-c", path); code != 0 {
+				t.Fatalf("publication create: %s", out)
+			}
 			code, out = runOnce(t, "check", "-c", path)
 			if code != exitError {
 				t.Errorf("check exit code %d, want %d:\n%s", code, exitError, out)
