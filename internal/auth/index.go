@@ -176,7 +176,8 @@ func (ix *Index[S]) Route(e *pipeline.Event, deliver func(sub S, view *pipeline.
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var buf [64]byte
-	var cands []*class[S]
+	var candBuf [4]*class[S]
+	cands := candBuf[:0]
 	for _, g := range ix.groups {
 		if e.Op == pipeline.OpTruncate {
 			for _, c := range g.classes {

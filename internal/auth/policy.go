@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 )
@@ -44,7 +45,11 @@ type Policy struct {
 	filters     []template
 	columns     []columnRule
 	tablesClaim []string
+	// ruleCache memoizes columnRules per table: tableName -> []*columnRule.
+	ruleCache sync.Map
 }
+
+type tableName struct{ schema, table string }
 
 type columnRule struct {
 	table   transform.TablePattern
@@ -178,12 +183,19 @@ func matchGroups(groups [][]transform.TablePattern, schema, table string) bool {
 
 // columnRules returns the column rules that apply to schema.table.
 func (p *Policy) columnRules(schema, table string) []*columnRule {
+	if len(p.columns) == 0 {
+		return nil
+	}
+	if v, ok := p.ruleCache.Load(tableName{schema, table}); ok {
+		return v.([]*columnRule)
+	}
 	var out []*columnRule
 	for i := range p.columns {
 		if p.columns[i].table.Match(schema, table) {
 			out = append(out, &p.columns[i])
 		}
 	}
+	p.ruleCache.Store(tableName{schema, table}, out)
 	return out
 }
 

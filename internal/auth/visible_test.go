@@ -30,10 +30,10 @@ func TestCrossTenant(t *testing.T) {
 	scopes := map[int]*Scope{7: mustBind(t, p, `{"tenant_id":7}`), 8: mustBind(t, p, `{"tenant_id":"8"}`)}
 	key := row("id", 1)
 	tests := []struct {
-		name  string
-		e     *pipeline.Event
-		want  map[int]pipeline.Op // tenant -> op delivered; absent: nothing
-		sees  map[int]int         // tenant -> the tenant whose values it may see
+		name string
+		e    *pipeline.Event
+		want map[int]pipeline.Op // tenant -> op delivered; absent: nothing
+		sees map[int]int         // tenant -> the tenant whose values it may see
 	}{
 		{"insert 7", event(pipeline.OpInsert, "orders", key, nil, order(1, 7)), map[int]pipeline.Op{7: pipeline.OpInsert}, map[int]int{7: 7}},
 		{"insert 8", event(pipeline.OpInsert, "orders", key, nil, order(1, 8)), map[int]pipeline.Op{8: pipeline.OpInsert}, map[int]int{8: 8}},
