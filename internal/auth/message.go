@@ -27,8 +27,8 @@ var ErrNotAuthMessage = errors.New("not an auth message")
 // the string members type (which must be "auth") and token (a bearer
 // token, as FromRequest accepts), no other member, no member twice,
 // nothing after it. Its errors are *Error with ReasonMalformed, or
-// ReasonMissing wrapping ErrNotAuthMessage for a message of another type,
-// and never quote the message.
+// ReasonMissing wrapping ErrNotAuthMessage for a well-formed message of
+// another type (whatever its other members), and never quote the message.
 func ParseAuthMessage(msg []byte) (Credential, error) {
 	if len(msg) > MaxAuthMessageBytes {
 		return Credential{}, newError(ReasonMalformed, fmt.Sprintf("auth message longer than %d bytes", MaxAuthMessageBytes))
@@ -41,6 +41,7 @@ func ParseAuthMessage(msg []byte) (Credential, error) {
 		return bad("not a JSON object")
 	}
 	var typ, tok *string
+	unknown := false
 	for dec.More() {
 		k, err := dec.Token()
 		if err != nil {
@@ -54,9 +55,14 @@ func ParseAuthMessage(msg []byte) (Credential, error) {
 		case "token":
 			dst = &tok
 		default:
-			// The member's name may be anything the client sent: do not
-			// echo it.
-			return bad("unknown member")
+			// Skip it; the member's name may be anything the client sent:
+			// never echo it.
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return bad("not a JSON object")
+			}
+			unknown = true
+			continue
 		}
 		if *dst != nil {
 			return bad(key + " given twice")
@@ -79,6 +85,8 @@ func ParseAuthMessage(msg []byte) (Credential, error) {
 		return bad("no type")
 	case *typ != "auth":
 		return Credential{}, wrapError(ReasonMissing, `authenticate first: the first message must be {"type":"auth","token":"<token>"}`, ErrNotAuthMessage)
+	case unknown:
+		return bad("unknown member")
 	case tok == nil:
 		return bad("no token")
 	}
