@@ -47,6 +47,8 @@ const (
 
 	DefaultListen    = "127.0.0.1:8080"
 	DefaultAuthMode  = AuthNone
+	DefaultJWTLeeway = 30 * time.Second // server.auth.jwt.leeway
+	DefaultTicketTTL = 30 * time.Second // server.auth.ticket_ttl
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = LogText
 
@@ -98,6 +100,12 @@ func (c *Config) SetDefaults() {
 
 	setString(&c.Server.Listen, DefaultListen)
 	setString(&c.Server.Auth.Mode, DefaultAuthMode)
+	if c.Server.Auth.Mode == AuthJWT {
+		setDuration(&c.Server.Auth.JWT.Leeway, DefaultJWTLeeway)
+	}
+	if c.Server.Auth.Mode != AuthNone {
+		setDuration(&c.Server.Auth.TicketTTL, DefaultTicketTTL)
+	}
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 
