@@ -14,7 +14,7 @@ func TestValidAuth(t *testing.T) {
 		"jwt secret": {Mode: AuthJWT, JWT: JWT{Secret: "0123456789abcdef0123456789abcdef", Audience: "pgcdc"},
 			Scope: AuthScope{Tables: []string{"public.orders"}, Filter: []string{"tenant_id=eq.{claims.tenant_id}"},
 				Columns: map[string]ColumnRule{"public.users": {Exclude: []string{"password_hash"}}}, TablesClaim: "pgcdc_tables"}},
-		"jwt jwks": {Mode: AuthJWT, JWT: JWT{JWKSURL: "https://id.example.com/jwks.json", Issuer: "https://id.example.com", Algorithms: []string{"RS256", "ES256"}}},
+		"jwt jwks":          {Mode: AuthJWT, JWT: JWT{JWKSURL: "https://id.example.com/jwks.json", Issuer: "https://id.example.com", Algorithms: []string{"RS256", "ES256"}}},
 		"jwt loopback jwks": {Mode: AuthJWT, JWT: JWT{JWKSURL: "http://127.0.0.1:8081/jwks.json"}},
 		"token": {Mode: AuthToken, Tokens: []StaticToken{{Name: "alice", Token: tok, Scope: "t7"}}, TokensFile: "/etc/pgcdc/tokens",
 			Scopes: map[string]AuthScope{"t7": {Filter: []string{"tenant_id=eq.7"}}}},

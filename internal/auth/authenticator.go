@@ -102,7 +102,7 @@ func (a *Authenticator) setTokens(cfg Config) error {
 		if name == "" {
 			name = fmt.Sprintf("tokens[%d]", i)
 		}
-		if err := checkStaticToken(t.Token); err != nil {
+		if err := CheckStaticToken(t.Token); err != nil {
 			return fmt.Errorf("token %q %w", name, err)
 		}
 		p, ok := policies[t.Scope]

@@ -57,9 +57,9 @@ func (s *staticTokens) verify(tok string) (*Identity, bool) {
 	return &id, true
 }
 
-// checkStaticToken reports what is wrong with a configured token, without
+// CheckStaticToken reports what is wrong with a configured token, without
 // quoting it.
-func checkStaticToken(tok string) error {
+func CheckStaticToken(tok string) error {
 	switch {
 	case len(tok) < MinStaticToken:
 		return fmt.Errorf("is %d bytes: want at least %d random characters, e.g. openssl rand -base64 32", len(tok), MinStaticToken)
