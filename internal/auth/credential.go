@@ -102,12 +102,8 @@ func FromRequest(r *http.Request, from ...Source) (Credential, error) {
 		for _, c := range r.CookiesNamed(CookieName) {
 			found = append(found, c.Value)
 		}
-		switch len(found) {
-		case 0:
-		case 1:
-			return checked(found[0], SourceCookie)
-		default:
-			return Credential{}, newError(ReasonMalformed, "more than one "+CookieName+" cookie: a cookie set for a parent domain may shadow yours; clear them and sign in again")
+		if len(found) > 0 {
+			return single(found, SourceCookie, "more than one "+CookieName+" cookie: a cookie set for a parent domain may shadow yours; clear them and sign in again")
 		}
 	}
 	if want(SourceQuery) {
@@ -115,15 +111,20 @@ func FromRequest(r *http.Request, from ...Source) (Credential, error) {
 		if err != nil {
 			return Credential{}, err
 		}
-		switch len(vals) {
-		case 0:
-		case 1:
-			return checked(vals[0], SourceQuery)
-		default:
-			return Credential{}, newError(ReasonMalformed, "more than one "+QueryParam+" parameter: send one")
+		if len(vals) > 0 {
+			return single(vals, SourceQuery, "more than one "+QueryParam+" parameter: send one")
 		}
 	}
 	return Credential{}, newError(ReasonMissing, "no credential: send Authorization: Bearer <token>, the "+CookieName+" cookie, or (EventSource) a ticket in ?"+QueryParam+"=")
+}
+
+// single returns the credential of the one value found in a place, and
+// refuses several (ambiguous: which one did the client mean?).
+func single(vals []string, src Source, several string) (Credential, error) {
+	if len(vals) > 1 {
+		return Credential{}, newError(ReasonMalformed, several)
+	}
+	return checked(vals[0], src)
 }
 
 // queryValues returns every value of the parameter name in the raw query,
