@@ -175,7 +175,14 @@ func FuzzFromRequest(f *testing.F) {
 				t.Fatalf("cookie used although an Authorization header was sent")
 			}
 		case SourceQuery:
-			from, _ = url.QueryUnescape(query)
+			for part := range strings.SplitSeq(query, "&") {
+				k, v, _ := strings.Cut(part, "=")
+				if key, err := url.QueryUnescape(k); err == nil && key == QueryParam {
+					if val, err := url.QueryUnescape(v); err == nil && val == c.Token {
+						from = val
+					}
+				}
+			}
 			if header != "" || len(r.CookiesNamed(CookieName)) > 0 {
 				t.Fatalf("query used although a header or cookie was sent")
 			}
