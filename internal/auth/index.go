@@ -32,6 +32,7 @@ import (
 type Index[S comparable] struct {
 	mu     sync.RWMutex
 	groups map[*Policy]*policyGroup[S]
+	list   []*policyGroup[S] // groups, iterated per event (faster than the map)
 }
 
 type policyGroup[S comparable] struct {
@@ -47,8 +48,9 @@ type policyGroup[S comparable] struct {
 
 type class[S comparable] struct {
 	scope *Scope // any scope of the class: they all see the same
-	subs  map[S]struct{}
-	keys  []string // the byKey entries of the class
+	subs  []S
+	pos   map[S]int // index in subs
+	keys  []string  // the byKey entries of the class
 }
 
 // NewIndex returns an empty Index.
@@ -64,10 +66,11 @@ func (ix *Index[S]) Add(s *Scope, sub S) {
 	if g == nil {
 		g = newPolicyGroup[S](s.policy)
 		ix.groups[s.policy] = g
+		ix.list = append(ix.list, g)
 	}
 	c := g.classes[s.class]
 	if c == nil {
-		c = &class[S]{scope: s, subs: map[S]struct{}{}}
+		c = &class[S]{scope: s, pos: map[S]int{}}
 		g.classes[s.class] = c
 		if g.eq >= 0 {
 			c.keys = equalKeys(s.conds[g.eq])
@@ -76,7 +79,10 @@ func (ix *Index[S]) Add(s *Scope, sub S) {
 			}
 		}
 	}
-	c.subs[sub] = struct{}{}
+	if _, dup := c.pos[sub]; !dup {
+		c.pos[sub] = len(c.subs)
+		c.subs = append(c.subs, sub)
+	}
 }
 
 // Remove unregisters sub, which was added with scope s.
@@ -91,7 +97,14 @@ func (ix *Index[S]) Remove(s *Scope, sub S) {
 	if c == nil {
 		return
 	}
-	delete(c.subs, sub)
+	i, ok := c.pos[sub]
+	if !ok {
+		return
+	}
+	last := c.subs[len(c.subs)-1]
+	c.subs[i], c.pos[last] = last, i
+	c.subs = c.subs[:len(c.subs)-1]
+	delete(c.pos, sub)
 	if len(c.subs) > 0 {
 		return
 	}
@@ -112,6 +125,12 @@ func (ix *Index[S]) Remove(s *Scope, sub S) {
 	}
 	if len(g.classes) == 0 {
 		delete(ix.groups, s.policy)
+		for i, other := range ix.list {
+			if other == g {
+				ix.list = append(ix.list[:i:i], ix.list[i+1:]...)
+				break
+			}
+		}
 	}
 }
 
@@ -120,7 +139,7 @@ func (ix *Index[S]) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n := 0
-	for _, g := range ix.groups {
+	for _, g := range ix.list {
 		for _, c := range g.classes {
 			n += len(c.subs)
 		}
@@ -178,7 +197,7 @@ func (ix *Index[S]) Route(e *pipeline.Event, deliver func(sub S, view *pipeline.
 	var buf [64]byte
 	var candBuf [4]*class[S]
 	cands := candBuf[:0]
-	for _, g := range ix.groups {
+	for _, g := range ix.list {
 		if e.Op == pipeline.OpTruncate {
 			for _, c := range g.classes {
 				if v := c.scope.truncate(e); v != nil {
@@ -247,7 +266,7 @@ next:
 }
 
 func (c *class[S]) deliver(view *pipeline.Event, deliver func(S, *pipeline.Event)) {
-	for sub := range c.subs {
+	for _, sub := range c.subs {
 		deliver(sub, view)
 	}
 }

@@ -82,7 +82,7 @@ func TestIndexMatchesApply(t *testing.T) {
 	for sub, s := range subs {
 		ix.Remove(s, sub)
 	}
-	if n := ix.Len(); n != 0 || len(ix.groups) != 0 {
+	if n := ix.Len(); n != 0 || len(ix.groups) != 0 || len(ix.list) != 0 {
 		t.Fatalf("after removing everyone: %d subscribers, %d groups", n, len(ix.groups))
 	}
 }
