@@ -53,6 +53,8 @@ const (
 
 	DefaultListen    = "127.0.0.1:8080"
 	DefaultAuthMode  = AuthNone
+	DefaultJWTLeeway = 30 * time.Second // server.auth.jwt.leeway
+	DefaultTicketTTL = 30 * time.Second // server.auth.ticket_ttl
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = LogText
 
@@ -113,6 +115,12 @@ func (c *Config) SetDefaults() {
 		setDefault(&c.Server.Listen, DefaultListen)
 	}
 	setDefault(&c.Server.Auth.Mode, DefaultAuthMode)
+	if c.Server.Auth.Mode == AuthJWT {
+		setDefault(&c.Server.Auth.JWT.Leeway, DefaultJWTLeeway)
+	}
+	if c.Server.Auth.Mode != AuthNone {
+		setDefault(&c.Server.Auth.TicketTTL, DefaultTicketTTL)
+	}
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 

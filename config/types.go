@@ -94,28 +94,70 @@ type Server struct {
 	Auth         Auth     `yaml:"auth"`
 }
 
-// Auth says who may read the live endpoints. Only mode "none" is
-// implemented so far.
+// Auth says who may read the live endpoints (docs/security.md).
 type Auth struct {
-	Mode  string    `yaml:"mode"` // none | token | jwt
-	Token string    `yaml:"token"`
-	JWT   JWT       `yaml:"jwt"`
+	Mode string `yaml:"mode"` // none | token | jwt
+	// Token is one static token (mode token) held to Scope alone.
+	Token string `yaml:"token"`
+	// Tokens are named static tokens (mode token), each optionally
+	// narrowed by a named scope.
+	Tokens []StaticToken `yaml:"tokens"`
+	// TokensFile holds more static tokens: lines "<token> <scope> [<name>]"
+	// ("-" for no named scope), or a YAML list of {name, token, scope}
+	// when it ends in .yaml or .yml.
+	TokensFile string `yaml:"tokens_file"`
+	// Scopes are the named scopes static tokens refer to; a token is held
+	// to Scope and to its named scope both.
+	Scopes map[string]AuthScope `yaml:"scopes"`
+	JWT    JWT                  `yaml:"jwt"`
+	// Scope is enforced on every token, before any client filter.
 	Scope AuthScope `yaml:"scope"`
+	// TicketTTL is how long a ticket from POST /api/ticket is valid (never
+	// longer than the token it was minted for).
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
 }
 
-// JWT configures bearer-token verification.
+// StaticToken is one static token of mode token.
+type StaticToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"` // a secret: write it as ${ENV}; never logged
+	Scope string `yaml:"scope"` // a key of auth.scopes; empty: auth.scope alone
+}
+
+// JWT configures bearer-token verification. Exactly one key source:
+// Secret, PublicKeyFile, JWKSURL or JWKSFile.
 type JWT struct {
-	Secret        string `yaml:"secret"`
-	PublicKeyFile string `yaml:"public_key_file"`
-	JWKSURL       string `yaml:"jwks_url"`
+	Secret        string `yaml:"secret"`          // HS256/384/512 key, at least 32 bytes
+	PublicKeyFile string `yaml:"public_key_file"` // PEM: RSA, ECDSA or Ed25519 public key or certificate
+	JWKSURL       string `yaml:"jwks_url"`        // JSON Web Key Set over https
+	JWKSFile      string `yaml:"jwks_file"`       // JSON Web Key Set on disk
 	Audience      string `yaml:"audience"`
 	Issuer        string `yaml:"issuer"`
+	// Algorithms is the allowlist; empty: HS256 for a secret, the key's
+	// algorithm for a public key, RS256, ES256 and EdDSA for a key set.
+	Algorithms []string `yaml:"algorithms"`
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration `yaml:"leeway"`
 }
 
 // AuthScope is enforced server-side before any client filter.
 type AuthScope struct {
-	Tables []string `yaml:"tables"`
+	Tables []string `yaml:"tables"` // globs; empty: every table
+	// Filter are row filters (ARCHITECTURE §7), ANDed; a whole value may
+	// be a claim, tenant_id=eq.{claims.tenant_id} (mode jwt).
 	Filter []string `yaml:"filter"`
+	// Columns maps a table glob to the columns readable in its tables,
+	// e.g. {"public.users": {exclude: [password_hash]}}.
+	Columns map[string]ColumnRule `yaml:"columns"`
+	// TablesClaim names a claim listing table globs that narrow Tables
+	// for that token (mode jwt); a token without it is refused.
+	TablesClaim string `yaml:"tables_claim"`
+}
+
+// ColumnRule keeps (include) or drops (exclude) columns: exactly one.
+type ColumnRule struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
 }
 
 // Sink is one entry of sinks:. Type selects which of the type-specific

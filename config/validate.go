@@ -25,9 +25,8 @@ var slotName = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 // reference); filters and projections are checked with the same parser
 // the pipeline uses (package pipeline/transform). Validate does not touch
 // the network or the file system. Features that are configured but not
-// implemented yet (snapshot initial, auth token/jwt) are errors, never
-// silently ignored. Validate requires everything run needs; see Needs and
-// Document.Resolve for less.
+// implemented yet are errors, never silently ignored. Validate requires
+// everything run needs; see Needs and Document.Resolve for less.
 func (c *Config) Validate() error {
 	var errs errorList
 	c.validate(&errs, NeedAll)
@@ -209,23 +208,7 @@ func (c *Config) validateServer(errs *errorList) {
 			errs.add(fmt.Sprintf("server.allowed_hosts[%d]", i), `want a host name, optionally with a port, such as "app.example.com" or "app.example.com:8443", or "*"`)
 		}
 	}
-	a := &c.Server.Auth
-	switch a.Mode {
-	case AuthNone:
-		if a.Token != "" {
-			errs.add("server.auth.token", "only used with mode %q", AuthToken)
-		}
-		if a.JWT != (JWT{}) {
-			errs.add("server.auth.jwt", "only used with mode %q", AuthJWT)
-		}
-		if len(a.Scope.Tables) > 0 || len(a.Scope.Filter) > 0 {
-			errs.add("server.auth.scope", "only used with mode %q or %q, which are not implemented yet", AuthToken, AuthJWT)
-		}
-	case AuthToken, AuthJWT:
-		errs.add("server.auth.mode", "%q is not implemented yet: use %q and keep the server on a private address", a.Mode, AuthNone)
-	default:
-		errs.add("server.auth.mode", "unknown mode %s: want one of %s, %s, %s", quoteValue(a.Mode), AuthNone, AuthToken, AuthJWT)
-	}
+	c.validateAuth(errs)
 }
 
 // checkHostPort checks a listen address of the form host:port.
