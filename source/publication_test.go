@@ -114,3 +114,24 @@ CREATE SCHEMA "we.ird" AUTHORIZATION app; CREATE TABLE "we.ird".orders (id int P
 		t.Errorf("events: %s %s %s", evs[0].Encoded(), evs[1].Encoded(), evs[2].Encoded())
 	}
 }
+
+// TestPreflightViaRoot: with publish_via_partition_root a TRUNCATE of one
+// partition produces no event; check says so.
+func TestPreflightViaRoot(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	mustPsql(t, cl, `CREATE TABLE parted (k int PRIMARY KEY) PARTITION BY LIST (k);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES IN (1);
+CREATE PUBLICATION pgcdc FOR TABLE parted WITH (publish_via_partition_root = true)`)
+	_, db := connectSQL(t, cl.DSN(""))
+	fs, err := Preflight(context.Background(), db, Config{Slot: "pgcdc", Publication: "pgcdc", Tables: []string{"public.parted"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := findingOf(fs, "publish_via_partition_root")
+	if !ok || f.Severity != SevWarn || !strings.Contains(f.Detail, "TRUNCATE of a single partition produces no event") {
+		t.Errorf("no warning about publish_via_partition_root: %+v", fs)
+	}
+	if f, ok := findingOf(fs, "publication tables"); ok {
+		t.Errorf("a partitioned table published through its root counts as missing: %+v", f)
+	}
+}
