@@ -117,8 +117,12 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 	if wiring.NeedsServer(cfg) {
 		server = httpserver.New(cfg.Server, log)
 	}
+	var walEnd func() pipeline.LSN
+	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
+		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Version: version})
+		Server: server, Version: version, WALEnd: walEnd})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
