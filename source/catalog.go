@@ -37,8 +37,9 @@ type catalog struct {
 
 // reloadCall is one reload that concurrent Refresh callers share.
 type reloadCall struct {
-	done chan struct{} // closed when err is set
-	err  error
+	done    chan struct{} // closed when err is set
+	err     error
+	started time.Time
 }
 
 var (
@@ -89,45 +90,60 @@ func (c *catalog) Watch(fn func(pipeline.TableInfo)) {
 	c.mu.Unlock()
 }
 
-// Refresh implements pipeline.CatalogRefresher: it reloads the
+// Refresh implements pipeline.CatalogRefresher. It reloads the
 // publication's tables from the database, so that tables added to the
 // publication and new columns become known, and tables no longer
-// published disappear. It reloads at most once per second: a caller
-// within that second of the last reload gets that reload's result, and
-// concurrent callers wait for the one reload in progress.
+// published disappear. Every caller gets the result of a reload that
+// started after it called, never an older one, so a client asking about
+// a table added a moment ago is not refused from a stale catalog; yet the
+// database is asked at most once per second: a caller within that second
+// of the last reload waits for the next one (or its ctx), and concurrent
+// callers share one reload.
 func (c *catalog) Refresh(ctx context.Context) error {
 	if c.reload == nil {
 		return nil
 	}
-	c.refresh.Lock()
-	if call := c.loading; call != nil {
-		c.refresh.Unlock()
-		select {
-		case <-call.done:
-			return call.err
-		case <-ctx.Done():
-			return ctx.Err()
+	called := time.Now()
+	for {
+		c.refresh.Lock()
+		if call := c.loading; call != nil {
+			c.refresh.Unlock()
+			select {
+			case <-call.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if !call.started.Before(called) {
+				return call.err // began after this call: fresh enough
+			}
+			continue // began before this call: it may have missed what the caller asks about
 		}
-	}
-	if !c.lastLoad.IsZero() && time.Since(c.lastLoad) < c.minGap {
-		err := c.lastErr
+		if wait := c.minGap - time.Since(c.lastLoad); !c.lastLoad.IsZero() && wait > 0 {
+			c.refresh.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+			continue
+		}
+		call := &reloadCall{done: make(chan struct{}), started: time.Now()}
+		c.loading = call
 		c.refresh.Unlock()
+
+		tables, keys, err := c.reload(ctx)
+		if err == nil {
+			c.replace(tables, keys)
+		}
+		c.refresh.Lock()
+		c.loading, c.lastLoad, c.lastErr = nil, time.Now(), err
+		c.refresh.Unlock()
+		call.err = err
+		close(call.done)
 		return err
 	}
-	call := &reloadCall{done: make(chan struct{})}
-	c.loading = call
-	c.refresh.Unlock()
-
-	tables, keys, err := c.reload(ctx)
-	if err == nil {
-		c.replace(tables, keys)
-	}
-	c.refresh.Lock()
-	c.loading, c.lastLoad, c.lastErr = nil, time.Now(), err
-	c.refresh.Unlock()
-	call.err = err
-	close(call.done)
-	return err
 }
 
 // replace installs a fresh load and tells the watchers what changed.

@@ -102,15 +102,19 @@ func TestCatalogRefreshRateLimit(t *testing.T) {
 		if n := loads.Load(); n != 1 {
 			t.Fatalf("5 concurrent Refresh calls made %d reloads, want 1", n)
 		}
-		time.Sleep(999 * time.Millisecond)
-		_ = c.Refresh(context.Background())
-		if n := loads.Load(); n != 1 {
-			t.Fatalf("a Refresh within a second reloaded (%d reloads)", n)
-		}
-		time.Sleep(time.Millisecond)
+		// A Refresh within the second waits for the next reload rather
+		// than answer from one older than the call.
+		time.Sleep(400 * time.Millisecond)
+		start := time.Now()
 		_ = c.Refresh(context.Background())
 		if n := loads.Load(); n != 2 {
-			t.Fatalf("a Refresh a second later did not reload (%d reloads)", n)
+			t.Fatalf("a Refresh within a second of the last did not reload after it (%d reloads)", n)
+		}
+		if waited := time.Since(start); waited != 600*time.Millisecond {
+			t.Fatalf("it waited %s, want the 600ms left of the second", waited)
+		}
+		if lastCalled := c.lastLoad; time.Since(lastCalled) != 0 {
+			t.Fatal("lastLoad not set by the reload")
 		}
 		if _, ok := c.Table("public", "t"); !ok {
 			t.Error("the reloaded table is not in the catalog")

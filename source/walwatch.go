@@ -15,6 +15,11 @@ import (
 // lost. A slot the server invalidated (lost) stops Run by itself: the
 // server ends the session and the next START_REPLICATION fails with
 // ErrSlotLost. Query failures are retried at the next interval.
+//
+// It also refreshes the catalog each interval, so that a table dropped or
+// taken out of the publication disappears from it (pgoutput sends nothing
+// when that happens) and live clients naming it are refused instead of
+// waiting on a stream that stays empty.
 func (s *Source) watchWAL(ctx context.Context, interval time.Duration) {
 	var conn *pgx.Conn
 	defer func() {
@@ -52,6 +57,9 @@ func (s *Source) watchWAL(ctx context.Context, interval time.Duration) {
 					lastStatus = status
 				}
 			}
+		}
+		if err := s.cat.Refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("catalog refresh failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

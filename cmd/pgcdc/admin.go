@@ -270,7 +270,7 @@ func checkFilters(ctx context.Context, cmd *cobra.Command, cfg *config.Config, c
 		fmt.Fprintln(out, "WARN  filters: not checked: the publication publishes no table yet")
 		return 0
 	}
-	warnings, err := checks.Run(cat)
+	warnings, err := checks.Run(cat, false)
 	for _, w := range warnings {
 		fmt.Fprintf(out, "WARN  filters: %s\n", w)
 	}

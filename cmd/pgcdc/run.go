@@ -212,8 +212,9 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 // before the next batch is filtered.
 func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (func() error, error) {
 	warned := map[string]bool{}
+	running := false
 	run := func() error {
-		warnings, err := checks.Run(cat)
+		warnings, err := checks.Run(cat, running)
 		for _, w := range warnings {
 			if !warned[w] {
 				warned[w] = true
@@ -225,6 +226,7 @@ func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (
 	if err := run(); err != nil {
 		return nil, err
 	}
+	running = true
 	w, ok := cat.(pipeline.CatalogWatcher)
 	if !ok || len(checks) == 0 {
 		return nil, nil
