@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgcdc/pgcdc/pipeline/transform"
+	"github.com/pgcdc/pgcdc/source/internal/rowjson"
 )
 
 // MatchingTables returns the tables (ordinary and partitioned, not
@@ -16,36 +16,13 @@ import (
 // that match the source.tables patterns, outside the system schemas and
 // pgcdc's own.
 func (o Objects) MatchingTables(ctx context.Context, conn *pgx.Conn, patterns []string) ([]Table, error) {
-	ps := make([]transform.TablePattern, 0, len(patterns))
-	for _, p := range patterns {
-		tp, err := transform.ParseTablePattern(p)
-		if err != nil {
-			return nil, fmt.Errorf("source.tables: %w", err)
-		}
-		ps = append(ps, tp)
-	}
-	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname <> $1
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
-ORDER BY 1, 2`, o.schema())
+	names, err := rowjson.MatchingTables(ctx, conn, patterns, o.schema())
 	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
+		return nil, err
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Table, error) {
-		var t Table
-		return t, r.Scan(&t.Schema, &t.Name)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	var out []Table
-	for _, t := range all {
-		for _, p := range ps {
-			if p.Match(t.Schema, t.Name) {
-				out = append(out, t)
-				break
-			}
-		}
+	out := make([]Table, len(names))
+	for i, n := range names {
+		out[i] = Table{Schema: n.Schema, Name: n.Table}
 	}
 	return out, nil
 }

@@ -167,7 +167,9 @@ func body(e *pipeline.Event) string {
 	return string(c.Encoded())
 }
 
-func triggerCatalog(t *testing.T, cl interface{ DSN(string, ...string) string }) pipeline.Catalog {
+func triggerCatalog(t *testing.T, cl interface {
+	DSN(string, ...string) string
+}) pipeline.Catalog {
 	t.Helper()
 	conn, _ := source.NewConnector(cl.DSN(""))
 	s := New(conn, Config{}, nil)
