@@ -153,7 +153,9 @@ func (o Objects) Status(ctx context.Context, conn *pgx.Conn, patterns []string) 
 			into *string
 		}{{o.captureTrigger(), &ts.Capture}, {o.truncateTrigger(), &ts.Truncate}, {o.wakeTrigger(), &ts.Wake}} {
 			var enabled string
-			err := conn.QueryRow(ctx, `SELECT t.tgenabled::text FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND t.tgname = $2`, t.quoted(), x.name).Scan(&enabled)
+			err := conn.QueryRow(ctx, `SELECT t.tgenabled::text FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3`, t.Schema, t.Name, x.name).Scan(&enabled)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):
 				*x.into = "missing"

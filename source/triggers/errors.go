@@ -22,7 +22,7 @@ func explain(err error) error {
 		case strings.Contains(pe.Message, "database"):
 			return fmt.Errorf("%s: creating the schema needs CREATE on the database (GRANT CREATE ON DATABASE ... TO ...), or have a DBA run the SQL of --print-sql", pe.Message)
 		}
-		return fmt.Errorf("%s: installing needs the TRIGGER privilege on each table (GRANT TRIGGER ON <table> TO <role>) and CREATE on the database, or have a DBA run the SQL of --print-sql", pe.Message)
+		return fmt.Errorf("%s: installing needs the TRIGGER privilege on each table and each partition of a partitioned one (GRANT TRIGGER ON <table> TO <role>) and CREATE on the database, or have a DBA run the SQL of --print-sql", pe.Message)
 	case "55P03": // lock_not_available
 		return fmt.Errorf("%s: a long transaction holds a lock on a table; try again when it has ended", pe.Message)
 	case "2BP01": // dependent_objects_still_exist

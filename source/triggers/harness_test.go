@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func mustPsql(t *testing.T, cl *pgcluster.Cluster, sql string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return strings.TrimSpace(out)
 }
 
 // startCluster starts a cluster with schema and installs the triggers on

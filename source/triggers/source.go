@@ -238,6 +238,7 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 	sched.Reset()
 	s.ready.Store(true)
 	metricLocked.Set(1)
+	s.log.Info("streaming", "after_xid", s.cur.xid, "wake", s.cfg.Channel())
 	defer func() {
 		s.ready.Store(false)
 		metricLocked.Set(0)
