@@ -134,4 +134,3 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
