@@ -52,6 +52,13 @@ ORDER BY 1, 2`, skip)
 // the JSON object obj; false when a key is missing or a step is not an
 // object.
 func Lookup(obj []byte, path string) ([]byte, bool, error) {
+	start, end, err := scanValue(obj, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	if obj[start] != '{' || skipSpace(obj, end) != len(obj) {
+		return nil, false, fmt.Errorf("want one JSON object, got %s", kindOf(obj[start]))
+	}
 	cur := obj
 	for _, key := range strings.Split(path, ".") {
 		if cur[0] != '{' {
