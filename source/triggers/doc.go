@@ -9,7 +9,7 @@
 // schema_name, table_name, op, old_row json, new_row json), the SECURITY
 // DEFINER function <schema>.capture() that inserts row_to_json(OLD) and
 // row_to_json(NEW), a statement trigger for TRUNCATE, and a statement
-// trigger that sends pg_notify('<schema>_outbox', '') as a wake-up only
+// trigger that sends pg_notify('<schema>_outbox', ”) as a wake-up only
 // (wake: poll leaves it out: NOTIFY takes a lock that serialises
 // committing transactions server-wide). The capture function pins the
 // replication source's output settings (TimeZone UTC, DateStyle ISO,
@@ -40,13 +40,16 @@
 // before what was read. The price: any open transaction that has written
 // anything (to any table) holds back delivery of every later one until it
 // ends (pgcdc_triggers_held_back_rows, pgcdc_triggers_oldest_pending_seconds).
-// Changes to one row are always in order (the row lock orders the writing
-// transactions, and the later one gets the higher xid... unless it started
-// first: two transactions updating the same row are ordered by xid, and the
-// second writer of a row waits for the first to commit, so the first has
-// the lower xid only if it was assigned first; PostgreSQL assigns xids at
-// the first write, which for the second writer comes after it waited). The
-// event id is the xid8 as 16 hexadecimal digits, ':' and the row's position
+// Changes to one row keep their order within a transaction always, and
+// across transactions whenever the later writer of the row got its xid
+// after the earlier one: PostgreSQL assigns an xid at a transaction's
+// first write, so this holds when the conflicting write is the later
+// transaction's first. It does not hold when a transaction that had
+// already written elsewhere (so has the lower xid) waits on the row lock
+// of a younger one: its change is then delivered first. Commit order
+// would need logical decoding.
+//
+// The event id is the xid8 as 16 hexadecimal digits, ':' and the row's position
 // in its transaction: stable across restarts (rows are deleted only by
 // whole transactions), sorted in delivery order. commit_lsn holds the same
 // xid8 in the LSN notation; commit_time is the commit timestamp when
