@@ -29,6 +29,9 @@ const (
 
 	LogText = "text"
 	LogJSON = "json"
+
+	WakeNotify = "notify"
+	WakePoll   = "poll"
 )
 
 // Defaults applied by SetDefaults to keys left empty or zero. A zero in the
@@ -45,6 +48,18 @@ const (
 	DefaultReconnectMax        = 30 * time.Second
 	DefaultReconnectMaxElapsed = time.Duration(0) // 0: retry forever
 	DefaultRetainedWALWarn     = int64(1 << 30)   // 1 GiB
+
+	// source.type triggers.
+	DefaultTriggersSchema      = "pgcdc"
+	DefaultTriggersWake        = WakeNotify
+	DefaultTriggersPoll        = time.Second
+	DefaultTriggersBacklogWarn = int64(100000)
+	// source.type listen: payload keys.
+	DefaultListenSchemaField = "schema"
+	DefaultListenTableField  = "table"
+	DefaultListenOpField     = "op"
+	DefaultListenRowField    = "row"
+	DefaultListenOldRowField = "old_row"
 
 	DefaultBatchEvents      = 1024
 	DefaultSinkQueue        = 64
@@ -104,6 +119,21 @@ func (c *Config) SetDefaults() {
 	setDefault(&s.Reconnect.Max, DefaultReconnectMax)
 	setDefault(&s.Reconnect.MaxElapsed, DefaultReconnectMaxElapsed)
 	setDefault(&s.RetainedWALWarn, DefaultRetainedWALWarn)
+	switch s.Type {
+	case SourceTriggers:
+		t := &s.Triggers
+		setDefault(&t.Schema, DefaultTriggersSchema)
+		setDefault(&t.Wake, DefaultTriggersWake)
+		setDefault(&t.PollInterval, DefaultTriggersPoll)
+		setDefault(&t.BacklogWarn, DefaultTriggersBacklogWarn)
+	case SourceListen:
+		f := &s.Listen.Fields
+		setDefault(&f.Schema, DefaultListenSchemaField)
+		setDefault(&f.Table, DefaultListenTableField)
+		setDefault(&f.Op, DefaultListenOpField)
+		setDefault(&f.Row, DefaultListenRowField)
+		setDefault(&f.OldRow, DefaultListenOldRowField)
+	}
 
 	p := &c.Pipeline
 	setDefault(&p.BatchEvents, DefaultBatchEvents)

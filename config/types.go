@@ -35,6 +35,48 @@ type Source struct {
 	// RetainedWALWarn is how much WAL (bytes) the slot may hold back
 	// before pgcdc warns.
 	RetainedWALWarn int64 `yaml:"retained_wal_warn"`
+	// Triggers configures source.type triggers: the outbox that capture
+	// triggers fill (pgcdc triggers install).
+	Triggers Triggers `yaml:"triggers"`
+	// Listen configures source.type listen: existing pg_notify channels.
+	Listen Listen `yaml:"listen"`
+}
+
+// Triggers configures the trigger source. Its defaults apply only with
+// source.type triggers.
+type Triggers struct {
+	// Schema holds the outbox table (<schema>.outbox), the trigger
+	// functions, and names the triggers (<schema>_capture, ...) and the
+	// NOTIFY channel (<schema>_outbox).
+	Schema string `yaml:"schema"`
+	// Wake is how the relay learns of new rows: notify (a statement
+	// trigger sends pg_notify, polling is the fallback) or poll (no
+	// NOTIFY: it serialises committing transactions server-wide).
+	Wake string `yaml:"wake"`
+	// PollInterval is how often the relay reads the outbox when no
+	// notification woke it.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// BacklogWarn logs a warning when the outbox holds this many rows.
+	BacklogWarn int64 `yaml:"backlog_warn"`
+}
+
+// Listen configures the listen source (at-most-once). Its defaults apply
+// only with source.type listen.
+type Listen struct {
+	// Channels are LISTENed on; each payload is one JSON event.
+	Channels []string `yaml:"channels"`
+	// Fields name where each part of the event is in the payload: a
+	// top-level key, or a dotted path (payload.record).
+	Fields ListenFields `yaml:"fields"`
+}
+
+// ListenFields maps payload keys to the event.
+type ListenFields struct {
+	Schema string `yaml:"schema"`  // missing in a payload: "public"
+	Table  string `yaml:"table"`   // required in each payload
+	Op     string `yaml:"op"`      // insert/update/delete/truncate, any case (TG_OP)
+	Row    string `yaml:"row"`     // the new row (row_to_json(NEW))
+	OldRow string `yaml:"old_row"` // the old row, when the trigger sends it
 }
 
 // Backoff is an exponential backoff schedule with jitter.

@@ -71,10 +71,17 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	s := &c.Source
 	switch s.Type {
 	case SourceReplication:
-	case SourceTriggers, SourceListen, SourceNATS:
+	case SourceTriggers:
+		validateTriggers(errs, &s.Triggers, true)
+	case SourceListen:
+		validateListen(errs, &s.Listen)
+	case SourceNATS:
 		errs.add("source.type", "%q is not implemented yet: use %q", s.Type, SourceReplication)
 	default:
 		errs.add("source.type", "unknown source type %s: want %s, %s, %s or %s", quoteValue(s.Type), SourceReplication, SourceTriggers, SourceListen, SourceNATS)
+	}
+	if s.Type != SourceTriggers {
+		validateTriggers(errs, &s.Triggers, false)
 	}
 	if strings.TrimSpace(s.DSN) == "" && required {
 		errs.add("source.dsn", "required: set it in the file (e.g. dsn: ${DATABASE_URL}) or as %sSOURCE_DSN", EnvPrefix)
@@ -99,6 +106,44 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	inRange(errs, "source.status_interval", s.StatusInterval, 100*time.Millisecond, 10*time.Minute)
 	validateBackoff(errs, "source.reconnect", s.Reconnect, "0: retry forever")
 	inRange(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1<<20, 1<<50) // 1 MiB to 1 PiB
+}
+
+// validateTriggers checks source.triggers: all of it for source.type
+// triggers (active), else only the numbers that are set, so that a range
+// mistake is reported even before the type is switched.
+func validateTriggers(errs *errorList, t *Triggers, active bool) {
+	if active {
+		validateIdent(errs, "source.triggers.schema", t.Schema, "schema")
+		switch t.Wake {
+		case WakeNotify, WakePoll:
+		default:
+			errs.add("source.triggers.wake", "unknown value %s: want %s or %s", quoteValue(t.Wake), WakeNotify, WakePoll)
+		}
+	}
+	if active || t.PollInterval != 0 {
+		inRange(errs, "source.triggers.poll_interval", t.PollInterval, 10*time.Millisecond, 10*time.Minute)
+	}
+	if (active || t.BacklogWarn != 0) && (t.BacklogWarn < 1 || t.BacklogWarn > 1<<40) {
+		errs.add("source.triggers.backlog_warn", "%d is out of range: want 1 to %d rows", t.BacklogWarn, int64(1)<<40)
+	}
+}
+
+// validateListen checks source.listen (source.type listen).
+func validateListen(errs *errorList, l *Listen) {
+	if len(l.Channels) == 0 {
+		errs.add("source.listen.channels", "required: the pg_notify channels to LISTEN on, e.g. [table_changes]")
+	}
+	for i, c := range l.Channels {
+		if c == "" || len(c) > 63 {
+			errs.add(index("source.listen.channels", i), "invalid channel %s: want 1 to 63 characters", quoteValue(c))
+		}
+	}
+	f := l.Fields
+	for _, k := range []struct{ path, v string }{{"schema", f.Schema}, {"table", f.Table}, {"op", f.Op}, {"row", f.Row}, {"old_row", f.OldRow}} {
+		if k.v == "" || strings.HasPrefix(k.v, ".") || strings.HasSuffix(k.v, ".") || strings.Contains(k.v, "..") {
+			errs.add("source.listen.fields."+k.path, "invalid payload key %s: want a key or a dotted path (payload.record)", quoteValue(k.v))
+		}
+	}
 }
 
 // validateIdent checks a slot or publication name.

@@ -25,6 +25,8 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/webhook"
 	"github.com/pgcdc/pgcdc/sinks/ws"
 	"github.com/pgcdc/pgcdc/source"
+	"github.com/pgcdc/pgcdc/source/listen"
+	"github.com/pgcdc/pgcdc/source/triggers"
 )
 
 // Deps are what sink constructors may need from the rest of the process.
@@ -322,6 +324,18 @@ func NewSource(cfg *config.Config, configPath string, log *slog.Logger, stopAt p
 		scfg := SourceConfig(cfg)
 		scfg.StopAt, scfg.ConfigPath = stopAt, configPath
 		return source.New(conn, scfg, log), nil
+	case config.SourceTriggers, config.SourceListen:
+		if stopAt != 0 {
+			return nil, fmt.Errorf("--until-lsn needs source.type %s: the %s source has no WAL positions", config.SourceReplication, cfg.Source.Type)
+		}
+		conn, err := source.NewConnector(cfg.Source.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Source.Type == config.SourceTriggers {
+			return triggers.New(conn, TriggersConfig(cfg), log), nil
+		}
+		return listen.New(conn, ListenConfig(cfg), log), nil
 	}
 	return nil, fmt.Errorf("source.type %q is not available in this build", cfg.Source.Type)
 }
