@@ -18,11 +18,20 @@ const (
 	OpUpdate   Op = "update"
 	OpDelete   Op = "delete"
 	OpTruncate Op = "truncate"
-	OpRead     Op = "read" // a row from an initial snapshot
+	OpRead     Op = "read" // a row read by a snapshot
+	// OpSnapshotStarted and OpSnapshotCompleted bracket a snapshot of one
+	// table: a consumer may, say, delete the rows it did not see between
+	// them. They carry no rows.
+	OpSnapshotStarted   Op = "snapshot_started"
+	OpSnapshotCompleted Op = "snapshot_completed"
 )
 
 // Ops lists every Op, in a stable order.
-var Ops = []Op{OpInsert, OpUpdate, OpDelete, OpTruncate, OpRead}
+var Ops = []Op{OpInsert, OpUpdate, OpDelete, OpTruncate, OpRead, OpSnapshotStarted, OpSnapshotCompleted}
+
+// Control reports whether op is a control event without rows (a
+// snapshot's start or end).
+func (op Op) Control() bool { return op == OpSnapshotStarted || op == OpSnapshotCompleted }
 
 // ParseOp returns the Op named s.
 func ParseOp(s string) (Op, error) {
@@ -31,7 +40,7 @@ func ParseOp(s string) (Op, error) {
 			return op, nil
 		}
 	}
-	return "", fmt.Errorf("unknown op %q: want one of insert, update, delete, truncate, read", s)
+	return "", fmt.Errorf("unknown op %q: want one of insert, update, delete, truncate, read, snapshot_started, snapshot_completed", s)
 }
 
 // Kind says how a column's value is encoded in JSON and how row filters
@@ -119,9 +128,23 @@ type Event struct {
 	// Tables lists every table ("schema.table") truncated by the same
 	// TRUNCATE statement; set only for OpTruncate.
 	Tables []string
+	// Snapshot is set on the events of a snapshot (read, snapshot_started,
+	// snapshot_completed).
+	Snapshot *SnapshotInfo
+	// Target, when not empty, is the name of the one sink the event is
+	// for (a snapshot requested for one sink): the others never get it. It
+	// is not part of the JSON.
+	Target string
 
 	// encoded caches the JSON encoding; see Encoded.
 	encoded []byte
+}
+
+// SnapshotInfo says which snapshot an event belongs to.
+type SnapshotInfo struct {
+	ID    string // the snapshot (one table, one request)
+	Chunk int    // the chunk of the table it was read in, from 0
+	Last  bool   // the table's last chunk (set on snapshot_completed)
 }
 
 // ID returns the event id: the commit LSN as 16 hexadecimal digits, a colon,
@@ -254,6 +277,15 @@ func (e *Event) appendJSON(b []byte) ([]byte, [3]int) {
 		b = append(b, `,"after":`...)
 		at[2] = len(b)
 		b = e.After.AppendJSON(b)
+	}
+	if s := e.Snapshot; s != nil {
+		b = append(b, `,"snapshot":{"id":`...)
+		b = AppendJSONString(b, s.ID)
+		b = append(b, `,"chunk":`...)
+		b = strconv.AppendInt(b, int64(s.Chunk), 10)
+		b = append(b, `,"last":`...)
+		b = strconv.AppendBool(b, s.Last)
+		b = append(b, '}')
 	}
 	if len(e.UnchangedToast) > 0 {
 		b = append(b, `,"unchanged_toast":[`...)
