@@ -29,6 +29,9 @@ const (
 
 	LogText = "text"
 	LogJSON = "json"
+
+	WakeNotify = "notify"
+	WakePoll   = "poll"
 )
 
 // Defaults applied by SetDefaults to keys left empty or zero. A zero in the
@@ -44,6 +47,19 @@ const (
 	DefaultReconnectInitial    = 500 * time.Millisecond
 	DefaultReconnectMax        = 30 * time.Second
 	DefaultReconnectMaxElapsed = time.Duration(0) // 0: retry forever
+	DefaultRetainedWALWarn     = int64(1 << 30)   // 1 GiB
+
+	// source.type triggers.
+	DefaultTriggersSchema      = "pgcdc"
+	DefaultTriggersWake        = WakeNotify
+	DefaultTriggersPoll        = time.Second
+	DefaultTriggersBacklogWarn = int64(100000)
+	// source.type listen: payload keys.
+	DefaultListenSchemaField = "schema"
+	DefaultListenTableField  = "table"
+	DefaultListenOpField     = "op"
+	DefaultListenRowField    = "row"
+	DefaultListenOldRowField = "old_row"
 
 	DefaultBatchEvents      = 1024
 	DefaultSinkQueue        = 64
@@ -52,6 +68,8 @@ const (
 
 	DefaultListen    = "127.0.0.1:8080"
 	DefaultAuthMode  = AuthNone
+	DefaultJWTLeeway = 30 * time.Second // server.auth.jwt.leeway
+	DefaultTicketTTL = 30 * time.Second // server.auth.ticket_ttl
 	DefaultLogLevel  = "info"
 	DefaultLogFormat = LogText
 
@@ -100,6 +118,22 @@ func (c *Config) SetDefaults() {
 	setDefault(&s.Reconnect.Initial, DefaultReconnectInitial)
 	setDefault(&s.Reconnect.Max, DefaultReconnectMax)
 	setDefault(&s.Reconnect.MaxElapsed, DefaultReconnectMaxElapsed)
+	setDefault(&s.RetainedWALWarn, DefaultRetainedWALWarn)
+	switch s.Type {
+	case SourceTriggers:
+		t := &s.Triggers
+		setDefault(&t.Schema, DefaultTriggersSchema)
+		setDefault(&t.Wake, DefaultTriggersWake)
+		setDefault(&t.PollInterval, DefaultTriggersPoll)
+		setDefault(&t.BacklogWarn, DefaultTriggersBacklogWarn)
+	case SourceListen:
+		f := &s.Listen.Fields
+		setDefault(&f.Schema, DefaultListenSchemaField)
+		setDefault(&f.Table, DefaultListenTableField)
+		setDefault(&f.Op, DefaultListenOpField)
+		setDefault(&f.Row, DefaultListenRowField)
+		setDefault(&f.OldRow, DefaultListenOldRowField)
+	}
 
 	p := &c.Pipeline
 	setDefault(&p.BatchEvents, DefaultBatchEvents)
@@ -107,8 +141,16 @@ func (c *Config) SetDefaults() {
 	setDefault(&p.MaxInflightBytes, DefaultMaxInflightBytes)
 	setDefault(&p.DrainTimeout, DefaultDrainTimeout)
 
-	setDefault(&c.Server.Listen, DefaultListen)
+	if c.needsServer() {
+		setDefault(&c.Server.Listen, DefaultListen)
+	}
 	setDefault(&c.Server.Auth.Mode, DefaultAuthMode)
+	if c.Server.Auth.Mode == AuthJWT {
+		setDefault(&c.Server.Auth.JWT.Leeway, DefaultJWTLeeway)
+	}
+	if c.Server.Auth.Mode != AuthNone {
+		setDefault(&c.Server.Auth.TicketTTL, DefaultTicketTTL)
+	}
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	c.setNATSDefaults()
@@ -148,6 +190,17 @@ func (c *Config) SetDefaults() {
 			setDefault(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
 		}
 	}
+}
+
+// needsServer reports whether a sink needs the HTTP server (an sse or
+// websocket sink): only then does server.listen default to DefaultListen.
+func (c *Config) needsServer() bool {
+	for _, k := range c.Sinks {
+		if k.Type == TypeSSE || k.Type == TypeWebSocket {
+			return true
+		}
+	}
+	return false
 }
 
 // setBroadcastDefaults fills the settings shared by sse and websocket.

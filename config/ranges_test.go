@@ -14,6 +14,7 @@ import (
 // numeric key is in use.
 const rangeBase = `
 source: {dsn: postgres://x@localhost/db}
+server: {auth: {mode: jwt, jwt: {secret: "0123456789abcdef0123456789abcdef"}}}
 sinks:
   - {name: live, type: sse}
   - {name: ws, type: websocket}
@@ -60,7 +61,7 @@ func TestEveryNumberHasARange(t *testing.T) {
 	probe.SetDefaults()
 	paths := map[string]reflect.Value{}
 	numericPaths(reflect.ValueOf(probe).Elem(), "", paths)
-	if len(paths) != 34 { // update when a numeric key is added
+	if len(paths) != 39 { // update when a numeric key is added
 		t.Fatalf("found only %d numeric keys: %v", len(paths), paths)
 	}
 	for path := range paths {

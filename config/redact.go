@@ -86,7 +86,7 @@ func isScheme(s string) bool {
 
 // Redacted returns a deep copy of c that is safe to print (`pgcdc
 // validate`): the DSN's password is "xxxxx" and webhook secrets, header
-// values, passwords in webhook URLs, the auth token and the JWT secret are
+// values, passwords in webhook URLs, the auth tokens and the JWT secret are
 // "REDACTED". Empty values stay empty, so that the output still shows what
 // is not set. Print it with yaml.Marshal from github.com/goccy/go-yaml.
 func (c *Config) Redacted() *Config {
@@ -94,6 +94,9 @@ func (c *Config) Redacted() *Config {
 	out.Source.DSN = RedactDSN(out.Source.DSN)
 	redact(&out.Server.Auth.Token)
 	redact(&out.Server.Auth.JWT.Secret)
+	for i := range out.Server.Auth.Tokens {
+		redact(&out.Server.Auth.Tokens[i].Token)
+	}
 	for i := range out.Sinks {
 		w := &out.Sinks[i].Webhook
 		redact(&w.Secret)

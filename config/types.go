@@ -36,6 +36,51 @@ type Source struct {
 	Reconnect Backoff `yaml:"reconnect"`
 	// NATS is the stream an edge reads (source.type nats).
 	NATS NATSSource `yaml:"nats"`
+	// RetainedWALWarn is how much WAL (bytes) the slot may hold back
+	// before pgcdc warns.
+	RetainedWALWarn int64 `yaml:"retained_wal_warn"`
+	// Triggers configures source.type triggers: the outbox that capture
+	// triggers fill (pgcdc triggers install).
+	Triggers Triggers `yaml:"triggers"`
+	// Listen configures source.type listen: existing pg_notify channels.
+	Listen Listen `yaml:"listen"`
+}
+
+// Triggers configures the trigger source. Its defaults apply only with
+// source.type triggers.
+type Triggers struct {
+	// Schema holds the outbox table (<schema>.outbox), the trigger
+	// functions, and names the triggers (<schema>_capture, ...) and the
+	// NOTIFY channel (<schema>_outbox).
+	Schema string `yaml:"schema"`
+	// Wake is how the relay learns of new rows: notify (a statement
+	// trigger sends pg_notify, polling is the fallback) or poll (no
+	// NOTIFY: it serialises committing transactions server-wide).
+	Wake string `yaml:"wake"`
+	// PollInterval is how often the relay reads the outbox when no
+	// notification woke it.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// BacklogWarn logs a warning when the outbox holds this many rows.
+	BacklogWarn int64 `yaml:"backlog_warn"`
+}
+
+// Listen configures the listen source (at-most-once). Its defaults apply
+// only with source.type listen.
+type Listen struct {
+	// Channels are LISTENed on; each payload is one JSON event.
+	Channels []string `yaml:"channels"`
+	// Fields name where each part of the event is in the payload: a
+	// top-level key, or a dotted path (payload.record).
+	Fields ListenFields `yaml:"fields"`
+}
+
+// ListenFields maps payload keys to the event.
+type ListenFields struct {
+	Schema string `yaml:"schema"`  // missing in a payload: "public"
+	Table  string `yaml:"table"`   // required in each payload
+	Op     string `yaml:"op"`      // insert/update/delete/truncate, any case (TG_OP)
+	Row    string `yaml:"row"`     // the new row (row_to_json(NEW))
+	OldRow string `yaml:"old_row"` // the old row, when the trigger sends it
 }
 
 // Backoff is an exponential backoff schedule with jitter.
@@ -83,32 +128,82 @@ type Pipeline struct {
 // Server is the one HTTP server carrying SSE and WebSocket sinks, /healthz,
 // /readyz, /metrics and /api/changes.
 type Server struct {
+	// Listen is the address; "" switches HTTP off. It defaults to
+	// DefaultListen only when an sse or websocket sink needs the server:
+	// set it explicitly for /healthz, /readyz and /metrics without one.
 	Listen string `yaml:"listen"`
-	Auth   Auth   `yaml:"auth"`
+	// AllowedHosts are the Host header values, besides IP addresses and
+	// localhost, that the live endpoints answer to ("app.example.com",
+	// "app.example.com:8443", or "*" for any): a check against DNS
+	// rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	Auth         Auth     `yaml:"auth"`
 }
 
-// Auth says who may read the live endpoints. Only mode "none" is
-// implemented so far.
+// Auth says who may read the live endpoints (docs/security.md).
 type Auth struct {
-	Mode  string    `yaml:"mode"` // none | token | jwt
-	Token string    `yaml:"token"`
-	JWT   JWT       `yaml:"jwt"`
+	Mode string `yaml:"mode"` // none | token | jwt
+	// Token is one static token (mode token) held to Scope alone.
+	Token string `yaml:"token"`
+	// Tokens are named static tokens (mode token), each optionally
+	// narrowed by a named scope.
+	Tokens []StaticToken `yaml:"tokens"`
+	// TokensFile holds more static tokens: lines "<token> <scope> [<name>]"
+	// ("-" for no named scope), or a YAML list of {name, token, scope}
+	// when it ends in .yaml or .yml.
+	TokensFile string `yaml:"tokens_file"`
+	// Scopes are the named scopes static tokens refer to; a token is held
+	// to Scope and to its named scope both.
+	Scopes map[string]AuthScope `yaml:"scopes"`
+	JWT    JWT                  `yaml:"jwt"`
+	// Scope is enforced on every token, before any client filter.
 	Scope AuthScope `yaml:"scope"`
+	// TicketTTL is how long a ticket from POST /api/ticket is valid (never
+	// longer than the token it was minted for).
+	TicketTTL time.Duration `yaml:"ticket_ttl"`
 }
 
-// JWT configures bearer-token verification.
+// StaticToken is one static token of mode token.
+type StaticToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"` // a secret: write it as ${ENV}; never logged
+	Scope string `yaml:"scope"` // a key of auth.scopes; empty: auth.scope alone
+}
+
+// JWT configures bearer-token verification. Exactly one key source:
+// Secret, PublicKeyFile, JWKSURL or JWKSFile.
 type JWT struct {
-	Secret        string `yaml:"secret"`
-	PublicKeyFile string `yaml:"public_key_file"`
-	JWKSURL       string `yaml:"jwks_url"`
+	Secret        string `yaml:"secret"`          // HS256/384/512 key, at least 32 bytes
+	PublicKeyFile string `yaml:"public_key_file"` // PEM: RSA, ECDSA or Ed25519 public key or certificate
+	JWKSURL       string `yaml:"jwks_url"`        // JSON Web Key Set over https
+	JWKSFile      string `yaml:"jwks_file"`       // JSON Web Key Set on disk
 	Audience      string `yaml:"audience"`
 	Issuer        string `yaml:"issuer"`
+	// Algorithms is the allowlist; empty: HS256 for a secret, the key's
+	// algorithm for a public key, RS256, ES256 and EdDSA for a key set.
+	Algorithms []string `yaml:"algorithms"`
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration `yaml:"leeway"`
 }
 
 // AuthScope is enforced server-side before any client filter.
 type AuthScope struct {
-	Tables []string `yaml:"tables"`
+	Tables []string `yaml:"tables"` // globs; empty: every table
+	// Filter are row filters (ARCHITECTURE §7), ANDed; a whole value may
+	// be a claim, tenant_id=eq.{claims.tenant_id} (mode jwt).
 	Filter []string `yaml:"filter"`
+	// Columns maps a table glob to the columns readable in its tables,
+	// e.g. {"public.users": {exclude: [password_hash]}}.
+	Columns map[string]ColumnRule `yaml:"columns"`
+	// TablesClaim names a claim listing table globs that narrow Tables
+	// for that token (mode jwt); a token without it is refused.
+	TablesClaim string `yaml:"tables_claim"`
+}
+
+// ColumnRule keeps (include) or drops (exclude) columns: exactly one.
+type ColumnRule struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
 }
 
 // Sink is one entry of sinks:. Type selects which of the type-specific

@@ -25,9 +25,8 @@ var slotName = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 // reference); filters and projections are checked with the same parser
 // the pipeline uses (package pipeline/transform). Validate does not touch
 // the network or the file system. Features that are configured but not
-// implemented yet (snapshot initial, auth token/jwt) are errors, never
-// silently ignored. Validate requires everything run needs; see Needs and
-// Document.Resolve for less.
+// implemented yet are errors, never silently ignored. Validate requires
+// everything run needs; see Needs and Document.Resolve for less.
 func (c *Config) Validate() error {
 	var errs errorList
 	c.validate(&errs, NeedAll)
@@ -73,12 +72,17 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	s := &c.Source
 	switch s.Type {
 	case SourceReplication:
+	case SourceTriggers:
+		validateTriggers(errs, &s.Triggers, true)
+	case SourceListen:
+		validateListen(errs, &s.Listen)
 	case SourceNATS:
 		required = false // an edge reads the stream, not PostgreSQL
-	case SourceTriggers, SourceListen:
-		errs.add("source.type", "%q is not implemented yet: use %q", s.Type, SourceReplication)
 	default:
 		errs.add("source.type", "unknown source type %s: want %s, %s, %s or %s", quoteValue(s.Type), SourceReplication, SourceTriggers, SourceListen, SourceNATS)
+	}
+	if s.Type != SourceTriggers {
+		validateTriggers(errs, &s.Triggers, false)
 	}
 	if strings.TrimSpace(s.DSN) == "" && required {
 		errs.add("source.dsn", "required: set it in the file (e.g. dsn: ${DATABASE_URL}) or as %sSOURCE_DSN", EnvPrefix)
@@ -102,6 +106,45 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	// asks for a status itself; 10m only bounds a mistake.
 	inRange(errs, "source.status_interval", s.StatusInterval, 100*time.Millisecond, 10*time.Minute)
 	validateBackoff(errs, "source.reconnect", s.Reconnect, "0: retry forever")
+	inRange(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1<<20, 1<<50) // 1 MiB to 1 PiB
+}
+
+// validateTriggers checks source.triggers: all of it for source.type
+// triggers (active), else only the numbers that are set, so that a range
+// mistake is reported even before the type is switched.
+func validateTriggers(errs *errorList, t *Triggers, active bool) {
+	if active {
+		validateIdent(errs, "source.triggers.schema", t.Schema, "schema")
+		switch t.Wake {
+		case WakeNotify, WakePoll:
+		default:
+			errs.add("source.triggers.wake", "unknown value %s: want %s or %s", quoteValue(t.Wake), WakeNotify, WakePoll)
+		}
+	}
+	if active || t.PollInterval != 0 {
+		inRange(errs, "source.triggers.poll_interval", t.PollInterval, 10*time.Millisecond, 10*time.Minute)
+	}
+	if (active || t.BacklogWarn != 0) && (t.BacklogWarn < 1 || t.BacklogWarn > 1<<40) {
+		errs.add("source.triggers.backlog_warn", "%d is out of range: want 1 to %d rows", t.BacklogWarn, int64(1)<<40)
+	}
+}
+
+// validateListen checks source.listen (source.type listen).
+func validateListen(errs *errorList, l *Listen) {
+	if len(l.Channels) == 0 {
+		errs.add("source.listen.channels", "required: the pg_notify channels to LISTEN on, e.g. [table_changes]")
+	}
+	for i, c := range l.Channels {
+		if c == "" || len(c) > 63 {
+			errs.add(index("source.listen.channels", i), "invalid channel %s: want 1 to 63 characters", quoteValue(c))
+		}
+	}
+	f := l.Fields
+	for _, k := range []struct{ path, v string }{{"schema", f.Schema}, {"table", f.Table}, {"op", f.Op}, {"row", f.Row}, {"old_row", f.OldRow}} {
+		if k.v == "" || strings.HasPrefix(k.v, ".") || strings.HasSuffix(k.v, ".") || strings.Contains(k.v, "..") {
+			errs.add("source.listen.fields."+k.path, "invalid payload key %s: want a key or a dotted path (payload.record)", quoteValue(k.v))
+		}
+	}
 }
 
 // validateIdent checks a slot or publication name.
@@ -198,26 +241,20 @@ func (c *Config) validatePipeline(errs *errorList) {
 }
 
 func (c *Config) validateServer(errs *errorList) {
-	if err := checkHostPort(c.Server.Listen); err != nil {
-		errs.add("server.listen", "%v", err)
+	switch {
+	case c.Server.Listen == "" && c.needsServer():
+		errs.add("server.listen", `is "" (HTTP off), but an sse or websocket sink needs the server: set an address such as "127.0.0.1:8080"`)
+	case c.Server.Listen != "":
+		if err := checkHostPort(c.Server.Listen); err != nil {
+			errs.add("server.listen", "%v", err)
+		}
 	}
-	a := &c.Server.Auth
-	switch a.Mode {
-	case AuthNone:
-		if a.Token != "" {
-			errs.add("server.auth.token", "only used with mode %q", AuthToken)
+	for i, h := range c.Server.AllowedHosts {
+		if h = strings.TrimSpace(h); h == "" || strings.ContainsAny(h, "/@ ?#") {
+			errs.add(fmt.Sprintf("server.allowed_hosts[%d]", i), `want a host name, optionally with a port, such as "app.example.com" or "app.example.com:8443", or "*"`)
 		}
-		if a.JWT != (JWT{}) {
-			errs.add("server.auth.jwt", "only used with mode %q", AuthJWT)
-		}
-		if len(a.Scope.Tables) > 0 || len(a.Scope.Filter) > 0 {
-			errs.add("server.auth.scope", "only used with mode %q or %q, which are not implemented yet", AuthToken, AuthJWT)
-		}
-	case AuthToken, AuthJWT:
-		errs.add("server.auth.mode", "%q is not implemented yet: use %q and keep the server on a private address", a.Mode, AuthNone)
-	default:
-		errs.add("server.auth.mode", "unknown mode %s: want one of %s, %s, %s", quoteValue(a.Mode), AuthNone, AuthToken, AuthJWT)
 	}
+	c.validateAuth(errs)
 }
 
 // checkHostPort checks a listen address of the form host:port.

@@ -18,7 +18,7 @@ func TestSetDefaults(t *testing.T) {
 		Source: Source{
 			Type: SourceReplication, Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
 			Snapshot: SnapshotNever, StatusInterval: 10 * time.Second,
-			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
+			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}, RetainedWALWarn: 1 << 30,
 		},
 		Pipeline: Pipeline{BatchEvents: 1024, SinkQueue: 64, MaxInflightBytes: 64 << 20, DrainTimeout: 30 * time.Second},
 		Server:   Server{Listen: "127.0.0.1:8080", Auth: Auth{Mode: "none"}},

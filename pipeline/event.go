@@ -18,11 +18,20 @@ const (
 	OpUpdate   Op = "update"
 	OpDelete   Op = "delete"
 	OpTruncate Op = "truncate"
-	OpRead     Op = "read" // a row from an initial snapshot
+	OpRead     Op = "read" // a row read by a snapshot
+	// OpSnapshotStarted and OpSnapshotCompleted bracket a snapshot of one
+	// table: a consumer may, say, delete the rows it did not see between
+	// them. They carry no rows.
+	OpSnapshotStarted   Op = "snapshot_started"
+	OpSnapshotCompleted Op = "snapshot_completed"
 )
 
 // Ops lists every Op, in a stable order.
-var Ops = []Op{OpInsert, OpUpdate, OpDelete, OpTruncate, OpRead}
+var Ops = []Op{OpInsert, OpUpdate, OpDelete, OpTruncate, OpRead, OpSnapshotStarted, OpSnapshotCompleted}
+
+// Control reports whether op is a control event without rows (a
+// snapshot's start or end).
+func (op Op) Control() bool { return op == OpSnapshotStarted || op == OpSnapshotCompleted }
 
 // ParseOp returns the Op named s.
 func ParseOp(s string) (Op, error) {
@@ -31,7 +40,7 @@ func ParseOp(s string) (Op, error) {
 			return op, nil
 		}
 	}
-	return "", fmt.Errorf("unknown op %q: want one of insert, update, delete, truncate, read", s)
+	return "", fmt.Errorf("unknown op %q: want one of insert, update, delete, truncate, read, snapshot_started, snapshot_completed", s)
 }
 
 // Kind says how a column's value is encoded in JSON and how row filters
@@ -119,9 +128,23 @@ type Event struct {
 	// Tables lists every table ("schema.table") truncated by the same
 	// TRUNCATE statement; set only for OpTruncate.
 	Tables []string
+	// Snapshot is set on the events of a snapshot (read, snapshot_started,
+	// snapshot_completed).
+	Snapshot *SnapshotInfo
+	// Target, when not empty, is the name of the one sink the event is
+	// for (a snapshot requested for one sink): the others never get it. It
+	// is not part of the JSON.
+	Target string
 
 	// encoded caches the JSON encoding; see Encoded.
 	encoded []byte
+}
+
+// SnapshotInfo says which snapshot an event belongs to.
+type SnapshotInfo struct {
+	ID    string // the snapshot (one table, one request)
+	Chunk int    // the chunk of the table it was read in, from 0
+	Last  bool   // the table's last chunk (set on snapshot_completed)
 }
 
 // ID returns the event id: the commit LSN as 16 hexadecimal digits, a colon,
@@ -182,15 +205,44 @@ func (e *Event) Clone() *Event {
 // on first use. The returned bytes are shared: never modify them. Encoded is
 // not safe for concurrent first use; the pipeline calls it before it fans an
 // event out, so sinks may call it concurrently afterwards.
+//
+// For an event whose row values are large (aliasMin and up), the first
+// Encoded also points the values of Key, Before and After into the
+// encoding, so that the decoded copies become garbage and an event in
+// flight holds its values once, not twice. The values do not change, only
+// where they are stored; it happens before the event is shared.
 func (e *Event) Encoded() []byte {
 	if e.encoded == nil {
-		e.encoded = e.AppendJSON(make([]byte, 0, 256))
+		n := e.Key.valueBytes() + e.Before.valueBytes() + e.After.valueBytes()
+		if n < aliasMin {
+			e.encoded = e.AppendJSON(make([]byte, 0, 256))
+			return e.encoded
+		}
+		b, at := e.appendJSON(make([]byte, 0, n+n/8+1024))
+		e.encoded = b
+		e.Key.alias(b, at[0])
+		e.Before.alias(b, at[1])
+		e.After.alias(b, at[2])
 	}
 	return e.encoded
 }
 
+// aliasMin is the size of an event's row values from which Encoded makes
+// the rows point into the encoding. Below it the copy is small, and
+// sharing would keep the whole encoding alive through any row a
+// transform keeps.
+const aliasMin = 32 << 10
+
 // AppendJSON appends the JSON encoding of e to b.
 func (e *Event) AppendJSON(b []byte) []byte {
+	b, _ = e.appendJSON(b)
+	return b
+}
+
+// appendJSON is AppendJSON that also returns where the key, before and
+// after objects start in b (-1 for a truncate, which has none).
+func (e *Event) appendJSON(b []byte) ([]byte, [3]int) {
+	at := [3]int{-1, -1, -1}
 	b = append(b, `{"id":"`...)
 	b = e.AppendID(b)
 	b = append(b, `","op":"`...)
@@ -217,11 +269,23 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = append(b, ']')
 	} else {
 		b = append(b, `,"key":`...)
+		at[0] = len(b)
 		b = e.Key.AppendJSON(b)
 		b = append(b, `,"before":`...)
+		at[1] = len(b)
 		b = e.Before.AppendJSON(b)
 		b = append(b, `,"after":`...)
+		at[2] = len(b)
 		b = e.After.AppendJSON(b)
+	}
+	if s := e.Snapshot; s != nil {
+		b = append(b, `,"snapshot":{"id":`...)
+		b = AppendJSONString(b, s.ID)
+		b = append(b, `,"chunk":`...)
+		b = strconv.AppendInt(b, int64(s.Chunk), 10)
+		b = append(b, `,"last":`...)
+		b = strconv.AppendBool(b, s.Last)
+		b = append(b, '}')
 	}
 	if len(e.UnchangedToast) > 0 {
 		b = append(b, `,"unchanged_toast":[`...)
@@ -233,7 +297,35 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}')
+	return append(b, '}'), at
+}
+
+// valueBytes is the size of the row's values.
+func (r Row) valueBytes() int {
+	n := 0
+	for _, c := range r {
+		n += len(c.Value)
+	}
+	return n
+}
+
+// alias points the row's values at their copies in enc, the row's JSON
+// object starting at enc[at] (as Row.AppendJSON wrote it).
+func (r Row) alias(enc []byte, at int) {
+	if r == nil || at < 0 {
+		return
+	}
+	var scratch [64]byte
+	pos := at + 1 // {
+	for i := range r {
+		if i > 0 {
+			pos++ // ,
+		}
+		pos += len(AppendJSONString(scratch[:0], r[i].Name)) + 1 // "name":
+		end := pos + len(r[i].Value)
+		r[i].Value = enc[pos:end:end]
+		pos = end
+	}
 }
 
 // AppendJSON appends r as a JSON object in column order, or null for a nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -54,15 +55,26 @@ func (f *fanout) Write(ctx context.Context, b *Batch) error {
 	for _, e := range events {
 		bytes += int64(len(e.Encoded()))
 	}
-	var perSink [][]*Event
+	var perSink [][]*Event // nil: every sink gets events
+	targeted := slices.ContainsFunc(events, func(e *Event) bool { return e.Target != "" })
 	for i, o := range p.outs {
-		if o.Transform == nil {
+		if o.Transform == nil && !targeted {
 			continue
 		}
 		if perSink == nil {
 			perSink = make([][]*Event, len(p.outs))
+			for j := range perSink {
+				perSink[j] = events
+			}
 		}
-		perSink[i] = applyAll(o.Transform, events)
+		evs := events
+		if targeted {
+			evs = forSink(evs, o.Sink.Name())
+		}
+		if o.Transform != nil {
+			evs = applyAll(o.Transform, evs)
+		}
+		perSink[i] = evs
 		for _, e := range perSink[i] {
 			if e.encoded == nil { // a projected copy, not one of events
 				bytes += int64(len(e.Encoded()))
@@ -83,9 +95,9 @@ func (f *fanout) Write(ctx context.Context, b *Batch) error {
 	// wait on the sinks' context, which ends only when the shutdown's time
 	// is up.
 	sendCtx := ctx
-	for i, o := range p.outs {
+	for i := range p.outs {
 		evs := events
-		if o.Transform != nil {
+		if perSink != nil {
 			evs = perSink[i]
 		}
 		sb := NewBatch(evs, b.End, ack)
@@ -128,6 +140,18 @@ func (f *fanout) send(ctx context.Context, i int, sb *Batch) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// forSink returns the events sink may have: every event without a Target,
+// and those whose Target names it (a snapshot requested for one sink).
+func forSink(events []*Event, sink string) []*Event {
+	out := make([]*Event, 0, len(events))
+	for _, e := range events {
+		if e.Target == "" || e.Target == sink {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // applyAll applies t to every event, returning a new slice only when an

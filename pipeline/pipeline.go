@@ -74,6 +74,13 @@ func New(src Source, transform Transform, outs []Output, opts Options) *Pipeline
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Every labelled series exists from the start, so that dashboards and
+	// alerts see zeros rather than nothing.
+	backpressureWaits.WithLabelValues("budget")
+	for _, o := range outs {
+		backpressureWaits.WithLabelValues(o.Sink.Name())
+		backpressureSeconds.WithLabelValues(o.Sink.Name())
+	}
 	t := newTracker(opts.MaxInflightBytes, 0)
 	t.stop = opts.Shutdown
 	return &Pipeline{src: src, transform: transform, outs: outs, opts: opts, ownShutdown: own,

@@ -134,3 +134,29 @@ func TestGuardStopsBeforeTheBatch(t *testing.T) {
 		t.Fatalf("confirmed %v, past the batch the guard refused", c)
 	}
 }
+
+// TestTargetedEventsReachOneSink: an event with a Target goes to that sink
+// only; the others count it as acknowledged (filtered out), so the batch
+// still confirms.
+func TestTargetedEventsReachOneSink(t *testing.T) {
+	b := batch(10, "t", "t")
+	b.Events[1].Target = "search"
+	src := &drainSource{batches: []*Batch{b}, drained: make(chan bool, 1)}
+	search := &holdSink{name: "search", auto: true, arrived: make(chan *Batch, 1)}
+	other := &holdSink{name: "other", auto: true, arrived: make(chan *Batch, 1)}
+	p := New(src, nil, []Output{{Sink: search}, {Sink: other}}, Options{DrainTimeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	s, o := <-search.arrived, <-other.arrived
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Events) != 2 || len(o.Events) != 1 || o.Events[0].Target != "" {
+		t.Fatalf("search got %d events, other %d; want 2 and 1", len(s.Events), len(o.Events))
+	}
+	if !<-src.drained || p.Progress().Confirmed() != 10 {
+		t.Fatalf("not confirmed: %v", p.Progress().Confirmed())
+	}
+}

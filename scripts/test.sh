@@ -12,7 +12,15 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# pgcdc builds wherever users build it (throwaway clusters and the other
+# processes' figures in the benchmarks are Linux-only, with a clear error).
+for goos in darwin windows; do
+  GOOS=$goos go build -o /dev/null ./cmd/pgcdc
+done
 go test -race -count=1 -timeout 20m ./...
+# The alert rules and the Grafana dashboard, loaded with Prometheus' own
+# libraries in a module of their own (they stay out of pgcdc's go.mod).
+(cd examples/monitoring && go vet ./... && go test -count=1 ./...)
 
 # Short fuzz runs (go test -fuzz takes one target at a time).
 fuzztime=${FUZZTIME:-10s}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -44,7 +43,7 @@ FROM pg_replication_slots ORDER BY slot_name`)
 // CreateSlot creates a logical replication slot using pgoutput. It returns
 // false when the slot already exists.
 func CreateSlot(ctx context.Context, conn *pgx.Conn, name string) (bool, error) {
-	_, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, name)
+	_, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, name) // CreateSlotSQL
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42710" {
 		return false, nil
@@ -106,79 +105,6 @@ FROM pg_publication p ORDER BY p.pubname`)
 	})
 }
 
-// PublicationSQL returns the CREATE PUBLICATION statement for the table
-// patterns of source.tables: "*" or "*.*" publishes all tables, "schema.*"
-// every table of the schema (present and future, PostgreSQL 15+; listed
-// tables on older servers), other globs the matching tables that exist now.
-func PublicationSQL(ctx context.Context, conn *pgx.Conn, name string, patterns []string) (string, error) {
-	var schemas, tables []string
-	var version int
-	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
-		return "", fmt.Errorf("read server version: %w", err)
-	}
-	for _, p := range patterns {
-		schema, table, ok := strings.Cut(p, ".")
-		if !ok {
-			schema, table = "public", p
-		}
-		if p == "*" || (schema == "*" && table == "*") {
-			return "CREATE PUBLICATION " + quoteIdent(name) + " FOR ALL TABLES", nil
-		}
-		if table == "*" && !strings.ContainsAny(schema, "*?[") && version >= 150000 {
-			schemas = append(schemas, quoteIdent(schema))
-			continue
-		}
-		rows, err := conn.Query(ctx, `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname LIKE $1 AND c.relname LIKE $2 ORDER BY 1`, globToLike(schema), globToLike(table))
-		if err != nil {
-			return "", fmt.Errorf("resolve table pattern %q: %w", p, err)
-		}
-		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return "", fmt.Errorf("resolve table pattern %q: %w", p, err)
-		}
-		if len(found) == 0 {
-			return "", fmt.Errorf("table pattern %q matches no table: create the table first or fix source.tables", p)
-		}
-		tables = append(tables, found...)
-	}
-	sort.Strings(tables)
-	tables = dedupe(tables)
-	var parts []string
-	if len(schemas) > 0 {
-		sort.Strings(schemas)
-		parts = append(parts, "TABLES IN SCHEMA "+strings.Join(dedupe(schemas), ", "))
-	}
-	if len(tables) > 0 {
-		parts = append(parts, "TABLE "+strings.Join(tables, ", "))
-	}
-	if len(parts) == 0 {
-		return "", errors.New("source.tables is empty: list the tables to publish")
-	}
-	return "CREATE PUBLICATION " + quoteIdent(name) + " FOR " + strings.Join(parts, ", "), nil
-}
-
-// CreatePublication creates the publication; false when it already exists.
-func CreatePublication(ctx context.Context, conn *pgx.Conn, name string, patterns []string) (bool, string, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1)`, name).Scan(&exists); err != nil {
-		return false, "", fmt.Errorf("look up publication %q: %w", name, err)
-	}
-	if exists {
-		return false, "", nil
-	}
-	stmt, err := PublicationSQL(ctx, conn, name, patterns)
-	if err != nil {
-		return false, "", fmt.Errorf("create publication %q: %w", name, err)
-	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		return false, stmt, fmt.Errorf("create publication %q: %w", name, explainSQLError(err))
-	}
-	return true, stmt, nil
-}
-
 // DropPublication drops the publication; false when there was none.
 func DropPublication(ctx context.Context, conn *pgx.Conn, name string) (bool, error) {
 	tag, err := conn.Exec(ctx, `SELECT 1 FROM pg_publication WHERE pubname = $1`, name)
@@ -194,34 +120,35 @@ func DropPublication(ctx context.Context, conn *pgx.Conn, name string) (bool, er
 	return true, nil
 }
 
-func globToLike(g string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `*`, `%`, `?`, `_`)
-	return r.Replace(g)
-}
-
-func dedupe(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // explainSQLError adds the fix to common permission errors.
 func explainSQLError(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "42501":
-			return fmt.Errorf("%s: grant the privilege or run as the table owner / a role WITH REPLICATION", pgErr.Message)
-		case "55000":
-			if strings.Contains(pgErr.Message, "wal_level") {
-				return fmt.Errorf("%w: set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL", ErrWALLevel)
-			}
-		}
-		return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	if !errors.As(err, &pgErr) {
+		return err
 	}
-	return err
+	switch pgErr.Code {
+	case "42501": // insufficient privilege
+		msg := pgErr.Message
+		switch {
+		case strings.Contains(msg, "must be owner of"):
+			return fmt.Errorf("%s: publishing a table by name needs its ownership: ALTER TABLE <table> OWNER TO <role>; or have its owner run the statement", msg)
+		case strings.Contains(msg, "must be superuser"):
+			return fmt.Errorf("%s: only a superuser may publish all tables or a whole schema; list the tables in source.tables, or have a superuser run the statement", msg)
+		case strings.Contains(msg, "permission denied for database"):
+			return fmt.Errorf("%s: CREATE PUBLICATION needs CREATE on the database: GRANT CREATE ON DATABASE ... TO <role>;", msg)
+		case strings.Contains(msg, "replication"):
+			return fmt.Errorf("%w: %s: as a superuser, ALTER ROLE <role> WITH REPLICATION; (Amazon RDS/Aurora: GRANT rds_replication TO <role>;)", ErrNoReplication, msg)
+		}
+		return fmt.Errorf("%s (SQLSTATE %s)", msg, pgErr.Code)
+	case "55000":
+		if strings.Contains(pgErr.Message, "wal_level") {
+			return fmt.Errorf("%w: set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL", ErrWALLevel)
+		}
+	}
+	return fmt.Errorf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+}
+
+// CreateSlotSQL is the statement CreateSlot runs, for a DBA.
+func CreateSlotSQL(name string) string {
+	return "SELECT pg_create_logical_replication_slot(" + quoteLiteral(name) + ", 'pgoutput');"
 }

@@ -54,7 +54,7 @@ func (c *Connector) Replication(ctx context.Context) (*pgconn.PgConn, error) {
 	}
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, describeConnectError(err, c.cfg)
+		return nil, describeConnectError(ctx, err, cfg)
 	}
 	return conn, nil
 }
@@ -71,7 +71,7 @@ func (c *Connector) SQL(ctx context.Context) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, describeConnectError(err, c.cfg)
+		return nil, describeConnectError(ctx, err, &cfg.Config)
 	}
 	return conn, nil
 }

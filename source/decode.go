@@ -34,7 +34,8 @@ type decoder struct {
 	onRel     func(*relation) // catalog update, may be nil
 	// primaryKey returns the primary key columns of a table by OID; used
 	// for REPLICA IDENTITY FULL tables, whose Relation message flags every
-	// column as key. May be nil.
+	// column as key. Without one (none known, or primaryKey nil) the key
+	// of such a table is the whole row.
 	primaryKey func(ctx context.Context, relID uint32) ([]string, error)
 
 	inTxn      bool
@@ -46,7 +47,8 @@ type decoder struct {
 	seq            uint32
 	events         []*pipeline.Event
 	bytes          int
-	chg            change // scratch for parseChange
+	chg            change            // scratch for parseChange
+	out            []*pipeline.Batch // what handleData returns, reused
 }
 
 func newDecoder(types *typeRegistry, maxEvents int) *decoder {
@@ -58,32 +60,39 @@ func newDecoder(types *typeRegistry, maxEvents int) *decoder {
 
 // handleData processes one pgoutput message in its wire form. Row changes,
 // the hot path, are parsed here without copying; everything else goes
-// through pglogrepl. It returns a batch when one is ready: at commit, or
-// when a large transaction fills maxEvents. data may be reused after it
-// returns.
-func (d *decoder) handleData(ctx context.Context, data []byte) (*pipeline.Batch, error) {
+// through pglogrepl. It returns the batches that are ready, in order: at
+// commit, and each time a large transaction fills maxEvents. One message
+// may fill several (a TRUNCATE of more tables than maxEvents), so that
+// any message is deliverable under any configuration. The slice is valid
+// until the next call; data may be reused after it returns.
+func (d *decoder) handleData(ctx context.Context, data []byte) ([]*pipeline.Batch, error) {
+	d.out = d.out[:0]
 	if len(data) == 0 {
 		return nil, fmt.Errorf("empty pgoutput message")
 	}
+	var err error
 	switch data[0] {
 	case 'I', 'U', 'D':
-		if err := parseChange(data, &d.chg); err != nil {
-			return nil, err
+		if err = parseChange(data, &d.chg); err == nil {
+			err = d.change(&d.chg)
 		}
-		return d.change(&d.chg)
+	default:
+		var msg pglogrepl.Message
+		if msg, err = pglogrepl.Parse(data); err == nil {
+			err = d.handle(ctx, msg)
+		}
 	}
-	msg, err := pglogrepl.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	return d.handle(ctx, msg)
+	return d.out, nil
 }
 
 // change turns a parsed Insert, Update or Delete into an event.
-func (d *decoder) change(c *change) (*pipeline.Batch, error) {
+func (d *decoder) change(c *change) error {
 	rel, err := d.rel(c.relID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch c.op {
 	case 'I':
@@ -108,11 +117,11 @@ func (d *decoder) change(c *change) (*pipeline.Batch, error) {
 }
 
 // handle processes one parsed pgoutput message other than a row change.
-func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.Batch, error) {
+func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) error {
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
 		if d.inTxn {
-			return nil, fmt.Errorf("begin of transaction %d inside transaction %d", m.Xid, d.xid)
+			return fmt.Errorf("begin of transaction %d inside transaction %d", m.Xid, d.xid)
 		}
 		d.inTxn = true
 		d.commitLSN = pipeline.LSN(m.FinalLSN)
@@ -123,49 +132,44 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) (*pipeline.
 		d.bytes = 0
 	case *pglogrepl.CommitMessage:
 		if !d.inTxn {
-			return nil, fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
+			return fmt.Errorf("commit at %s outside a transaction", m.CommitLSN)
 		}
 		d.inTxn = false
 		d.lastCommitTime = d.commitTime
 		b := pipeline.NewBatch(d.events, pipeline.LSN(m.TransactionEndLSN), nil)
 		b.Bytes = d.bytes + 64
 		d.events, d.bytes = nil, 0
-		return b, nil
+		d.out = append(d.out, b)
 	case *pglogrepl.RelationMessage:
-		return nil, d.relation(ctx, m)
-	case *pglogrepl.TypeMessage, *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
+		return d.relation(ctx, m)
+	case *pglogrepl.TypeMessage:
 		// Types are resolved through pg_type when a relation uses them;
-		// origins and logical decoding messages are not changes.
+		// what the stream says is kept for a type dropped since.
+		d.types.fromStream(m.DataType, m.Namespace, m.Name)
+	case *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
+		// Origins and logical decoding messages are not changes.
 	case *pglogrepl.TruncateMessage:
 		tables := make([]string, 0, len(m.RelationIDs))
 		rels := make([]*relation, 0, len(m.RelationIDs))
 		for _, id := range m.RelationIDs {
 			rel, err := d.rel(id)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rels = append(rels, rel)
 			tables = append(tables, rel.schema+"."+rel.name)
 		}
-		var out *pipeline.Batch
+		// One event per table; a batch that fills on the way is returned
+		// with the others, however many there are.
 		for _, rel := range rels {
-			b, err := d.add(&pipeline.Event{Op: pipeline.OpTruncate, Tables: tables}, rel)
-			if err != nil {
-				return nil, err
-			}
-			if b != nil {
-				// A batch filled mid-truncate; the rest follows in the next.
-				if out != nil {
-					return nil, fmt.Errorf("truncate of %d tables overflowed two batches", len(rels))
-				}
-				out = b
+			if err := d.add(&pipeline.Event{Op: pipeline.OpTruncate, Tables: tables}, rel); err != nil {
+				return err
 			}
 		}
-		return out, nil
 	default:
 		// Stream messages never arrive: streaming is not requested.
 	}
-	return nil, nil
+	return nil
 }
 
 func (d *decoder) rel(id uint32) (*relation, error) {
@@ -182,7 +186,7 @@ func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) er
 	for i, c := range m.Columns {
 		conv, err := d.types.get(ctx, c.DataType)
 		if err != nil {
-			return fmt.Errorf("relation %s.%s column %s: %w", m.Namespace, m.RelationName, c.Name, err)
+			return &lookupError{fmt.Errorf("relation %s.%s column %s: %w", m.Namespace, m.RelationName, c.Name, err)}
 		}
 		key := c.Flags&1 != 0
 		rel.cols[i] = relColumn{name: c.Name, key: key, conv: conv}
@@ -191,7 +195,7 @@ func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) er
 	if m.ReplicaIdentity == 'f' && d.primaryKey != nil {
 		pk, err := d.primaryKey(ctx, m.RelationID)
 		if err != nil {
-			return fmt.Errorf("relation %s.%s: primary key: %w", m.Namespace, m.RelationName, err)
+			return &lookupError{fmt.Errorf("relation %s.%s: primary key: %w", m.Namespace, m.RelationName, err)}
 		}
 		if len(pk) > 0 {
 			for i := range rel.cols {
@@ -206,11 +210,11 @@ func (d *decoder) relation(ctx context.Context, m *pglogrepl.RelationMessage) er
 	return nil
 }
 
-// add appends ev to the current transaction and returns a full batch when
-// maxEvents is reached.
-func (d *decoder) add(ev *pipeline.Event, rel *relation) (*pipeline.Batch, error) {
+// add appends ev to the current transaction and, when maxEvents is
+// reached, the full batch to d.out.
+func (d *decoder) add(ev *pipeline.Event, rel *relation) error {
 	if !d.inTxn {
-		return nil, fmt.Errorf("%s change for %s.%s outside a transaction", ev.Op, rel.schema, rel.name)
+		return fmt.Errorf("%s change for %s.%s outside a transaction", ev.Op, rel.schema, rel.name)
 	}
 	ev.Schema, ev.Table = rel.schema, rel.name
 	ev.CommitLSN, ev.XID, ev.CommitTime, ev.Seq = d.commitLSN, d.xid, d.commitTime, d.seq
@@ -218,13 +222,14 @@ func (d *decoder) add(ev *pipeline.Event, rel *relation) (*pipeline.Batch, error
 	d.events = append(d.events, ev)
 	d.bytes += eventSize(ev)
 	if len(d.events) < d.maxEvents {
-		return nil, nil
+		return nil
 	}
 	b := pipeline.NewBatch(d.events, 0, nil)
 	b.Bytes = d.bytes
 	d.events = make([]*pipeline.Event, 0, d.maxEvents)
 	d.bytes = 0
-	return b, nil
+	d.out = append(d.out, b)
+	return nil
 }
 
 // row decodes a tuple. keyOnly keeps only replica identity columns (an old
@@ -237,7 +242,7 @@ func (d *decoder) row(rel *relation, cols []tupleCol, keyOnly bool) (pipeline.Ro
 	}
 	size := 0
 	for i := 0; i < n; i++ {
-		size += len(cols[i].data)*4/3 + 8
+		size += encodedSize(rel.cols[i].conv.kind, len(cols[i].data))
 	}
 	buf := make([]byte, 0, size)
 	row := make(pipeline.Row, 0, n)
@@ -269,6 +274,20 @@ func (d *decoder) row(rel *relation, cols []tupleCol, keyOnly bool) (pipeline.Ro
 		start = ends[i]
 	}
 	return row, toast
+}
+
+// encodedSize estimates the JSON of a value whose text form is n bytes, so
+// that a row's values fit the buffer allocated for them: bytea's hex text
+// (\x + 2 digits a byte) becomes base64 (4 characters per 3 bytes), about
+// two thirds of it; other text becomes itself, quoted, with room for a few
+// escapes. An estimate too small only costs a copy; one too large holds
+// memory while the event is in flight (the old estimate, 4/3 of every
+// value, held 1.3 GB for a 1 GB bytea value whose JSON is 0.67 GB).
+func encodedSize(kind pipeline.Kind, n int) int {
+	if kind == pipeline.KindBytes {
+		return n*2/3 + 8
+	}
+	return n + n/16 + 8
 }
 
 // keyOf returns the replica identity columns of primary, falling back to

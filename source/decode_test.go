@@ -60,6 +60,8 @@ var typeCases = []struct{ typ, lit, want string }{
 	{"cidr", "'10.0.0.0/8'", `"10.0.0.0/8"`},
 	{"money", "12.5", `"$12.50"`},
 	{"point", "'(1,2)'", `"(1,2)"`},
+	{"box[]", "'{(1,1),(0,0);(2,2),(1,1)}'", `["(1,1),(0,0)","(2,2),(1,1)"]`}, // box's delimiter is ';'
+	{"point[]", "'{\"(1,2)\",\"(3,4)\"}'", `["(1,2)","(3,4)"]`},
 }
 
 func TestDecodeTypes(t *testing.T) {
@@ -225,5 +227,19 @@ CREATE PUBLICATION pgcdc FOR TABLE published`)
 	}
 	if n := len(col.events); n != 0 {
 		t.Fatalf("got %d events from an unpublished table", n)
+	}
+}
+
+// TestBuiltinDelimiters: box is the only built-in type whose array
+// delimiter is not ',' (builtinDelim relies on it; array types carry
+// their element's delimiter).
+func TestBuiltinDelimiters(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	out, err := cl.Psql(context.Background(), "", `SELECT string_agg(oid::text, ',') FROM pg_type WHERE typdelim <> ',' AND oid < 16384 AND typcategory <> 'A'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out); got != fmt.Sprint(oidBox) {
+		t.Fatalf("built-in types with a delimiter other than ',': %s, want only box (%d)", got, oidBox)
 	}
 }

@@ -20,6 +20,11 @@ var (
 	ErrWALLevel = errors.New("wal_level is not logical")
 	// ErrNoReplication: the role lacks the REPLICATION attribute.
 	ErrNoReplication = errors.New("role lacks the REPLICATION attribute")
+	// ErrSlotLost: the server invalidated the slot (wal_status lost); the
+	// changes it held are gone.
+	ErrSlotLost = errors.New("replication slot was invalidated")
+	// ErrServerVersion: PostgreSQL is older than MinServerVersion.
+	ErrServerVersion = errors.New("PostgreSQL is too old")
 )
 
 // FatalError is an error that retrying will not fix (bad password, missing
@@ -35,17 +40,36 @@ func IsFatal(err error) bool {
 	return errors.As(err, &f)
 }
 
+// lookupError is a catalog query of the decoder (a type, a primary key)
+// that failed because the database could not be asked. Retrying may fix
+// it, so the session ends and Run reconnects; the Relation message comes
+// again in the new session.
+type lookupError struct{ err error }
+
+func (e *lookupError) Error() string { return e.err.Error() }
+func (e *lookupError) Unwrap() error { return e.err }
+
+func isLookup(err error) bool {
+	var l *lookupError
+	return errors.As(err, &l)
+}
+
 // describeConnectError turns a connection failure into one line that names
 // the problem and the fix. It never includes the password: pgconn's errors
-// name only the user, database and address.
-func describeConnectError(err error, cfg *pgconn.Config) error {
+// name only the user, database and address. ctx is the caller's: when it
+// ended, its error is the cause.
+func describeConnectError(ctx context.Context, err error, cfg *pgconn.Config) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if ctx.Err() != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", ctx.Err())
 	}
 	addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return fmt.Errorf("PostgreSQL at %s did not answer within %s (connect_timeout): is it a PostgreSQL server, is it overloaded, or does a proxy hold the connection? check the host and port in source.dsn",
+			addr, cfg.ConnectTimeout)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -76,7 +100,13 @@ func describeConnectError(err error, cfg *pgconn.Config) error {
 	if errors.As(err, &opErr) {
 		return fmt.Errorf("cannot reach PostgreSQL at %s: %v: is the server running, and is the host/port in source.dsn right?", addr, opErr.Err)
 	}
-	return fmt.Errorf("connect to %s as %q: %w", addr, cfg.User, err)
+	return fmt.Errorf("connect to %s as %q: %s", addr, cfg.User, oneLine(err.Error()))
+}
+
+// oneLine joins the lines of a multi-line message (pgconn reports each
+// address it tried on a line of its own).
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
 }
 
 // quoteIdent quotes a PostgreSQL identifier.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -101,4 +103,20 @@ func mustPsql(t *testing.T, cl *pgcluster.Cluster, sql string) {
 	if _, err := cl.Psql(context.Background(), "", sql); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// connectSQL returns a Connector for dsn and an SQL connection closed
+// when the test ends.
+func connectSQL(t *testing.T, dsn string) (*Connector, *pgx.Conn) {
+	t.Helper()
+	conn, err := NewConnector(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := conn.SQL(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return conn, db
 }

@@ -12,10 +12,12 @@ import (
 // see them (column kinds included), for checking a config's filters
 // against them without streaming (pgcdc check).
 func LoadCatalog(ctx context.Context, conn *pgx.Conn, publication string) (pipeline.Catalog, error) {
-	s := New(nil, Config{Publication: publication}, nil)
-	s.sql = conn
-	if err := s.cat.load(ctx, conn, publication, s.types); err != nil {
+	types := newTypeRegistry(func(ctx context.Context, oid uint32) (typeInfo, error) { return lookupTypeOn(ctx, conn, oid) })
+	tables, keys, err := loadPublished(ctx, conn, publication, types)
+	if err != nil {
 		return nil, err
 	}
-	return s.cat, nil
+	c := newCatalog()
+	c.replace(tables, keys)
+	return c, nil
 }

@@ -18,6 +18,8 @@ var (
 		Name: "pgcdc_source_lag_seconds", Help: "Age of the oldest transaction read but not yet acknowledged by every sink; 0 when nothing is in flight."})
 	metricTxns = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_source_transactions_total", Help: "Transactions read from the slot."})
+	metricRetainedWAL = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_source_retained_wal_bytes", Help: "WAL the slot holds back on the server (its WAL end minus the slot's restart_lsn), measured every status interval."})
 	metricReconnects = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_source_reconnects_total", Help: "Replication connections lost and retried."})
 )

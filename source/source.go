@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -36,6 +36,13 @@ type Config struct {
 	// position was received (like pg_recvlogical --endpos): it drains,
 	// confirms and returns nil.
 	StopAt pipeline.LSN
+	// ConfigPath is the config file the process runs with, for the
+	// commands that fixes suggest (pgcdc slot create -c <path>); empty
+	// when the environment alone configures it.
+	ConfigPath string
+	// RetainedWALWarn is how much WAL the slot may hold back before the
+	// source warns (source.retained_wal_warn, in bytes); 0 never warns.
+	RetainedWALWarn int64
 }
 
 // errStopAt ends a session that reached Config.StopAt.
@@ -44,11 +51,14 @@ var errStopAt = errors.New("reached the stop position")
 // Source reads a PostgreSQL logical replication slot with pgoutput and
 // writes committed transactions, in commit order, as batches of events.
 //
-// One goroutine (the one calling Run) owns the replication connection: it
-// reads, decodes, writes batches (blocking under backpressure), and sends
-// standby status updates. Acknowledgements reach it only as
-// Progress.Confirmed; it never confirms a position past a transaction that
-// is not fully acknowledged, and never past what it has received.
+// Run owns the replication connection through two goroutines, one per
+// direction (see stream): the reader receives, decodes and writes batches
+// (blocking under backpressure); the reporter alone writes to the
+// connection, sending the standby status updates that decideStatus
+// decides, so they keep flowing while the reader waits. Acknowledgements
+// reach the source only as Progress.Confirmed; it never confirms a
+// position past a transaction that is not fully acknowledged, and never
+// past what it has received.
 type Source struct {
 	conn *Connector
 	cfg  Config
@@ -60,6 +70,14 @@ type Source struct {
 	startLSN  pipeline.LSN
 	connected atomic.Bool
 	confirmed atomic.Uint64 // last position sent to the server, for metrics
+	walEnd    atomic.Uint64 // the server's WAL end, as last heard
+	// jitter spreads reconnect delays (nil: math/rand/v2); tests fix it.
+	jitter func() float64
+	// created is what Prepare created, for DropCreated.
+	created struct{ slot, publication bool }
+	// streamed is set once a session started streaming: from then on the
+	// slot holds a position that matters and DropCreated keeps it.
+	streamed atomic.Bool
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -80,6 +98,7 @@ func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
 	}
 	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog()}
 	s.types = newTypeRegistry(s.lookupType)
+	s.cat.reload = s.reloadCatalog
 	return s
 }
 
@@ -93,105 +112,123 @@ func (s *Source) Ready() bool { return s.connected.Load() }
 // ConfirmedLSN is the last position reported to the server.
 func (s *Source) ConfirmedLSN() pipeline.LSN { return pipeline.LSN(s.confirmed.Load()) }
 
-// Prepare connects, checks what run needs (wal_level, REPLICATION, slot,
-// publication), creates the slot and publication when configured to, and
-// loads the catalog. Its errors name the problem and the fix.
-func (s *Source) Prepare(ctx context.Context) error {
+// WALEnd is the server's current WAL end as far as pgcdc knows it: read
+// with pg_current_wal_lsn() by Prepare, then kept current from the
+// server's keepalives and data messages (within a session it only grows;
+// a new session may find a server whose WAL is elsewhere, and WALEnd then
+// follows that server). Zero before Prepare. Safe for concurrent use.
+func (s *Source) WALEnd() pipeline.LSN { return pipeline.LSN(s.walEnd.Load()) }
+
+// Prepare connects, checks what run needs (Preflight), creates the slot
+// and publication when configured to, and loads the catalog. Its errors
+// name the problem and the fix. When it fails it drops again what it
+// created; after it succeeded, DropCreated does.
+func (s *Source) Prepare(ctx context.Context) (err error) {
 	conn, err := s.conn.SQL(ctx)
 	if err != nil {
 		return err
 	}
 	s.sql = conn
-	findings, err := Preflight(ctx, conn, s.cfg.Slot, s.cfg.Publication)
+	defer func() {
+		if err != nil {
+			if derr := s.DropCreated(context.WithoutCancel(ctx)); derr != nil {
+				err = fmt.Errorf("%w (and %v)", err, derr)
+			}
+		}
+	}()
+	findings, err := Preflight(ctx, conn, s.cfg)
 	if err != nil {
 		return err
 	}
+	var slotMissing, pubMissing bool
 	for _, f := range findings {
-		if f.Severity != SevError {
-			if f.Severity == SevWarn {
-				s.log.Warn("preflight: "+f.Detail, "check", f.Check, "fix", f.Fix)
-			}
-			continue
-		}
 		switch {
-		case s.cfg.Create && errors.Is(f.Err, ErrSlotMissing):
-			if _, err := CreateSlot(ctx, conn, s.cfg.Slot); err != nil {
-				return &FatalError{err}
-			}
-			s.log.Info("created replication slot")
-		case s.cfg.Create && errors.Is(f.Err, ErrPublicationMissing):
-			_, stmt, err := CreatePublication(ctx, conn, s.cfg.Publication, s.cfg.Tables)
-			if err != nil {
-				return &FatalError{err}
-			}
-			s.log.Info("created publication", "publication", s.cfg.Publication, "sql", stmt)
-		default:
+		case errors.Is(f.Err, ErrSlotMissing) && s.cfg.Create:
+			slotMissing = true
+		case errors.Is(f.Err, ErrPublicationMissing) && s.cfg.Create && f.Severity != SevError:
+			pubMissing = true
+		case f.Severity == SevError:
 			return &FatalError{fmt.Errorf("%s: fix: %s", f.Detail, f.Fix)}
+		case f.Severity == SevWarn:
+			s.log.Warn("preflight: "+f.Detail, "check", f.Check, "fix", f.Fix)
 		}
 	}
-	var confirmed string
-	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed); err != nil {
+	// The publication first: a slot created before it would decode the
+	// changes in between without it, and fail on them.
+	if pubMissing {
+		plan, err := CreatePublication(ctx, conn, s.cfg.Publication, s.cfg.Tables)
+		if err != nil {
+			return &FatalError{fmt.Errorf("%w: or have a role that may run it: %s", err, s.cfg.Command("publication create --print-sql"))}
+		}
+		s.created.publication = true
+		s.log.Info("created publication", "publication", s.cfg.Publication, "sql", strings.Join(plan.Statements, "; "))
+		if plan.ByName {
+			s.log.Warn("the publication lists the tables that exist now: run `" + s.cfg.Command("publication create") + "` again after creating a table")
+		}
+	}
+	if slotMissing {
+		if _, err := CreateSlot(ctx, conn, s.cfg.Slot); err != nil {
+			return &FatalError{err}
+		}
+		s.created.slot = true
+		s.log.Info("created replication slot")
+	}
+	var confirmed, walEnd string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(confirmed_flush_lsn::text, '0/0'),
+  coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END)::text, '0/0')
+FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed, &walEnd); err != nil {
 		return fmt.Errorf("read confirmed position of slot %q: %w", s.cfg.Slot, err)
 	}
 	if s.startLSN, err = pipeline.ParseLSN(confirmed); err != nil {
 		return err
 	}
-	if err := s.cat.load(ctx, conn, s.cfg.Publication, s.types); err != nil {
+	end, err := pipeline.ParseLSN(walEnd)
+	if err != nil {
 		return err
 	}
+	s.walEnd.Store(uint64(end))
+	tables, keys, err := loadPublished(ctx, conn, s.cfg.Publication, s.types)
+	if err != nil {
+		return err
+	}
+	s.cat.replace(tables, keys)
 	s.log.Info("source ready", "publication", s.cfg.Publication, "tables", len(s.cat.Tables()), "lsn", s.startLSN)
 	return nil
 }
 
-// lookupType asks pg_type about a type, reconnecting the SQL connection if
-// it was lost.
-func (s *Source) lookupType(ctx context.Context, oid uint32) (typeInfo, error) {
-	var info typeInfo
-	var typtype, category, delim string
-	for attempt := 0; ; attempt++ {
-		if s.sql == nil || s.sql.IsClosed() {
-			c, err := s.conn.SQL(ctx)
-			if err != nil {
-				return info, err
-			}
-			s.sql = c
-		}
-		err := s.sql.QueryRow(ctx, typeQuery, oid).Scan(&typtype, &category, &info.baseType, &info.elemType, &delim, &info.name)
-		if err == nil {
-			break
-		}
-		if attempt > 0 || !s.sql.IsClosed() {
-			return info, err
-		}
+// DropCreated drops the slot and publication that Prepare created, for a
+// run that fails before streaming started: without it, a failed first run
+// with source.create: true leaves an inactive slot that retains WAL
+// forever. Once streaming started it does nothing: the slot then holds
+// the position of changes not yet delivered, and dropping it would lose
+// them. Call it after Run returned (or instead of Run). It is idempotent.
+func (s *Source) DropCreated(ctx context.Context) error {
+	if s.streamed.Load() || !(s.created.slot || s.created.publication) {
+		return nil
 	}
-	info.typtype, info.category = first(typtype), first(category)
-	info.delim = first(delim)
-	return info, nil
-}
-
-// primaryKey returns the primary key columns of the table with OID relID.
-func (s *Source) primaryKey(ctx context.Context, relID uint32) ([]string, error) {
-	if s.sql == nil || s.sql.IsClosed() {
-		c, err := s.conn.SQL(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.sql = c
-	}
-	rows, err := s.sql.Query(ctx, `SELECT a.attname FROM pg_index i
-JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-WHERE i.indrelid = $1 AND i.indisprimary`, relID)
+	conn, err := s.conn.SQL(ctx)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("drop what this run created: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-func first(s string) byte {
-	if s == "" {
-		return 0
+	defer conn.Close(context.WithoutCancel(ctx))
+	var errs []error
+	if s.created.slot {
+		if _, err := DropSlot(ctx, conn, s.cfg.Slot); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.created.slot = false
+			s.log.Info("dropped the replication slot this run created, as it never streamed")
+		}
 	}
-	return s[0]
+	if s.created.publication {
+		if _, err := DropPublication(ctx, conn, s.cfg.Publication); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.created.publication = false
+			s.log.Info("dropped the publication this run created, as it never streamed", "publication", s.cfg.Publication)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Run streams until ctx is cancelled (then drains and confirms) or a fatal
@@ -202,8 +239,14 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			_ = s.sql.Close(context.Background())
 		}
 	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); s.watchWAL(watchCtx, s.cfg.StatusInterval) }()
+	defer func() { stopWatch(); <-watchDone }()
 	var emitted pipeline.LSN // end of the last transaction written whole
-	delay := s.cfg.ReconnectInitial
+	sched := backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax,
+		MaxElapsed: s.cfg.ReconnectMaxElapsed, Jitter: s.jitter}
+	failures := 0 // since the last session that streamed
 	var failingSince time.Time
 	for {
 		streamed, err := s.session(ctx, w, p, &emitted)
@@ -214,25 +257,25 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			return err
 		}
 		if streamed {
-			delay, failingSince = s.cfg.ReconnectInitial, time.Time{}
+			failures, failingSince = 0, time.Time{}
 		}
 		if failingSince.IsZero() {
 			failingSince = time.Now()
 		}
-		if s.cfg.ReconnectMaxElapsed > 0 && time.Since(failingSince) > s.cfg.ReconnectMaxElapsed {
+		failures++
+		wait := sched.Delay(failures)
+		if !sched.Allows(time.Since(failingSince) + wait) {
 			return fmt.Errorf("replication connection lost for more than %s (source.reconnect.max_elapsed): %w", s.cfg.ReconnectMaxElapsed, err)
 		}
 		metricReconnects.Inc()
-		wait := delay/2 + rand.N(delay/2+1)
 		s.log.Warn("replication connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			p.Drain(context.Background())
 			return nil
-		case <-time.After(wait):
-		}
-		if delay *= 2; delay > s.cfg.ReconnectMax {
-			delay = s.cfg.ReconnectMax
+		case <-t.C:
 		}
 	}
 }
@@ -251,15 +294,17 @@ func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Prog
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	proto := "1"
-	if serverMajor(conn) >= 14 {
-		proto = "2" // streaming stays off: only committed transactions arrive
+	major := serverMajor(conn)
+	if major < MinServerVersion {
+		return false, &FatalError{fmt.Errorf("%w: PostgreSQL %d: pgcdc needs %d or newer (pgoutput's messages option)", ErrServerVersion, major, MinServerVersion)}
 	}
+	proto := "2" // PostgreSQL 14+; streaming stays off: only committed transactions arrive
 	start := max(s.startLSN, p.Confirmed(), *emitted)
 	args := []string{"proto_version '" + proto + "'", "publication_names " + quoteLiteral(s.cfg.Publication), "messages 'true'"}
 	if err := pglogrepl.StartReplication(ctx, conn, s.cfg.Slot, pglogrepl.LSN(start), pglogrepl.StartReplicationOptions{PluginArgs: args}); err != nil {
 		return false, s.classify(err)
 	}
+	s.streamed.Store(true)
 	s.connected.Store(true)
 	metricConnected.Set(1)
 	s.log.Info("streaming", "lsn", start, "proto_version", proto)
@@ -280,20 +325,27 @@ func serverMajor(conn *pgconn.PgConn) int {
 	return n
 }
 
-// classify marks errors that retrying will not fix.
+// classify marks errors that retrying will not fix, with their fix.
 func (s *Source) classify(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "42704": // undefined object: the slot, or the publication
 			if strings.Contains(pgErr.Message, "publication") {
-				return &FatalError{fmt.Errorf("%w: %s: run `pgcdc publication create -c pipeline.yaml` or set source.create: true", ErrPublicationMissing, pgErr.Message)}
+				return &FatalError{fmt.Errorf("%w: %s: run `%s` or set source.create: true", ErrPublicationMissing, pgErr.Message, s.cfg.Command("publication create"))}
 			}
-			return &FatalError{fmt.Errorf("%w: %s: run `pgcdc slot create -c pipeline.yaml` or set source.create: true", ErrSlotMissing, pgErr.Message)}
-		case "55000":
-			return &FatalError{fmt.Errorf("%s: check wal_level = logical and the slot", pgErr.Message)}
+			return &FatalError{fmt.Errorf("%w: %s: run `%s` or set source.create: true", ErrSlotMissing, pgErr.Message, s.cfg.Command("slot create"))}
+		case "55000": // object not in prerequisite state
+			if strings.Contains(pgErr.Detail, "invalidated") || strings.Contains(pgErr.Message, "can no longer get changes") {
+				return &FatalError{fmt.Errorf("%w: replication slot %q can no longer be read (%s): %s", ErrSlotLost, s.cfg.Slot, pgErr.Detail, s.cfg.slotLostFix())}
+			}
+			if strings.Contains(pgErr.Message, "wal_level") {
+				return &FatalError{fmt.Errorf("%w: %s: set wal_level = logical and restart PostgreSQL", ErrWALLevel, pgErr.Message)}
+			}
+			return &FatalError{fmt.Errorf("replication slot %q: %s: check it with `%s`", s.cfg.Slot, pgErr.Message, s.cfg.Command("check"))}
 		case "42501", "28000":
-			return &FatalError{fmt.Errorf("%w: %s", ErrNoReplication, pgErr.Message)}
+			return &FatalError{fmt.Errorf("%w: %s: as a superuser, ALTER ROLE %s WITH REPLICATION; (Amazon RDS/Aurora: GRANT rds_replication TO %s;)",
+				ErrNoReplication, pgErr.Message, quoteIdent(s.conn.User()), quoteIdent(s.conn.User()))}
 		}
 	}
 	return err

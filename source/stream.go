@@ -18,11 +18,14 @@ import (
 // stream is one streaming session. Two goroutines share the connection,
 // each in one direction: the reader receives and decodes messages and
 // writes batches into the pipeline (blocking under backpressure); the
-// reporter is the only one that writes to the connection, sending standby
-// status updates on a timer, when progress advanced, and at once when the
-// server asks. Keeping status updates off the reader means they continue
-// while the pipeline makes the reader wait, so the server's
-// wal_sender_timeout never fires because a sink is slow.
+// reporter is the only one that writes to the connection, sending the
+// standby status updates that decideStatus decides (checked every tick and
+// at once when the server asks). Keeping status updates off the reader
+// means they continue while the pipeline makes the reader wait, so the
+// server's wal_sender_timeout never fires because a sink is slow. pgconn's
+// read and write paths are independent buffers, so one reader and one
+// writer may use them at once; nothing else touches the connection while
+// the session runs.
 type stream struct {
 	s     *Source
 	conn  *pgconn.PgConn
@@ -38,6 +41,7 @@ type stream struct {
 	commits   commitLog     // recent commit times, for the lag in seconds
 
 	// Owned by the reporter.
+	send     func(pos pipeline.LSN, now time.Time) error // one standby status update
 	sent     pipeline.LSN
 	lastSend time.Time
 }
@@ -45,6 +49,7 @@ type stream struct {
 func newStream(s *Source, conn *pgconn.PgConn, p pipeline.Progress, floor pipeline.LSN) *stream {
 	st := &stream{s: s, conn: conn, p: p, floor: floor, sent: floor, kick: make(chan struct{}, 1),
 		dec: newDecoder(s.types, s.cfg.BatchEvents)}
+	st.send = func(pos pipeline.LSN, now time.Time) error { return sendStandbyStatus(conn, pos, now) }
 	st.dec.onRel = s.cat.fromRelation
 	st.dec.primaryKey = s.primaryKey
 	return st
@@ -73,21 +78,15 @@ func (st *stream) run(ctx context.Context, w pipeline.Writer, emitted *pipeline.
 	return err
 }
 
-// position is what may be confirmed now.
-func (st *stream) position() pipeline.LSN {
-	pos := max(st.floor, st.p.Confirmed())
-	if !st.inTxn.Load() && st.p.Idle() {
-		pos = max(pos, pipeline.LSN(st.walEnd.Load()))
-	}
-	return pos
-}
-
-// tick is how often the reporter checks for progress.
+// tick is how often the reporter checks for progress: confirmations reach
+// the server at most this long after the pipeline made them.
 const tick = 100 * time.Millisecond
 
 // report sends standby status updates until stop is closed, then sends a
 // final one. It returns the error of that final update, or of the first
-// failed one (the reader will see the broken connection too).
+// failed one (the reader will see the broken connection too). What to send
+// and when is decideStatus's; report only gathers its inputs on each tick
+// and each request of the server.
 func (st *stream) report(stop <-chan struct{}) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -107,27 +106,37 @@ func (st *stream) report(stop <-chan struct{}) error {
 	}
 }
 
-func (st *stream) sendStatus(force bool) error {
-	pos := st.position()
-	now := time.Now()
-	if !force && pos == st.sent && now.Sub(st.lastSend) < st.s.cfg.StatusInterval {
+// sendStatus asks decideStatus and sends what it decides. reply is set
+// when the server asked for an answer or the session ends.
+func (st *stream) sendStatus(reply bool) error {
+	// WALEnd first, then Idle: see statusInput.WALEnd.
+	walEnd := pipeline.LSN(st.walEnd.Load())
+	in := statusInput{Floor: st.floor, Confirmed: st.p.Confirmed(), WALEnd: walEnd,
+		InTxn: st.inTxn.Load(), Idle: st.p.Idle(),
+		Sent: st.sent, SentAt: st.lastSend, Now: time.Now(), Interval: st.s.cfg.StatusInterval, Reply: reply}
+	pos, send := decideStatus(in)
+	if !send {
 		return nil
 	}
-	// Write, flush and apply are all set explicitly: left at zero,
-	// pglogrepl would fill them with the write position.
-	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), st.conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
-		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
-	if err != nil {
+	if err := st.send(pos, in.Now); err != nil {
 		return fmt.Errorf("send standby status: %w", err)
 	}
 	if pos != st.sent {
 		st.s.log.Debug("confirmed", "lsn", pos)
 	}
-	st.sent, st.lastSend = pos, now
+	st.sent, st.lastSend = pos, in.Now
 	st.s.confirmed.Store(uint64(pos))
-	st.observe(pos, now)
+	st.observe(pos, in.Now)
 	return nil
+}
+
+// sendStandbyStatus reports pos as written, flushed and applied: all three
+// set explicitly, since pglogrepl would fill zeros with the write
+// position.
+func sendStandbyStatus(conn *pgconn.PgConn, pos pipeline.LSN, now time.Time) error {
+	return pglogrepl.SendStandbyStatusUpdate(context.Background(), conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pglogrepl.LSN(pos), WALFlushPosition: pglogrepl.LSN(pos),
+		WALApplyPosition: pglogrepl.LSN(pos), ClientTime: now})
 }
 
 // observe updates the lag metrics after reporting pos.
@@ -195,7 +204,7 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
 		end := pipeline.LSN(ka.ServerWALEnd)
-		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(end)))
+		st.serverWALEnd(end)
 		if !st.dec.inTxn {
 			st.walEnd.Store(max(st.walEnd.Load(), uint64(end)))
 			if stop := st.s.cfg.StopAt; stop != 0 && end >= stop {
@@ -213,32 +222,61 @@ func (st *stream) copyData(ctx context.Context, w pipeline.Writer, data []byte, 
 		if err != nil {
 			return fmt.Errorf("parse XLogData: %w", err)
 		}
-		st.serverEnd.Store(max(st.serverEnd.Load(), uint64(x.ServerWALEnd)))
+		st.serverWALEnd(pipeline.LSN(x.ServerWALEnd))
 		// Streaming of in-progress transactions is never requested, so
 		// protocol 2 messages have exactly the protocol 1 layout.
-		b, err := st.dec.handleData(ctx, x.WALData)
+		batches, err := st.dec.handleData(ctx, x.WALData)
 		st.inTxn.Store(st.dec.inTxn)
 		if err != nil {
-			return &FatalError{fmt.Errorf("decode pgoutput message at %s: %w", pipeline.LSN(x.WALStart), err)}
+			err = fmt.Errorf("decode pgoutput message %s: %w", st.where(pipeline.LSN(x.WALStart), *emitted), err)
+			if isLookup(err) {
+				return err // the database could not be asked: reconnect and retry
+			}
+			return &FatalError{err}
 		}
-		if b == nil {
-			return nil
-		}
-		if b.End != 0 {
-			st.commits.add(b.End, st.dec.lastCommitTime)
-		}
-		if err := w.Write(ctx, b); err != nil {
-			return err
-		}
-		if b.End != 0 {
-			*emitted = b.End
-			metricTxns.Inc()
-			if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
-				return errStopAt
+		for _, b := range batches {
+			if b.End != 0 {
+				st.commits.add(b.End, st.dec.lastCommitTime)
+			}
+			if err := w.Write(ctx, b); err != nil {
+				return err
+			}
+			if b.End != 0 {
+				*emitted = b.End
+				metricTxns.Inc()
+				if stop := st.s.cfg.StopAt; stop != 0 && b.End >= stop {
+					return errStopAt
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// serverWALEnd records the server's WAL end from one of its messages: the
+// most it said in this session (a new session may talk to a server whose
+// WAL is elsewhere, e.g. restored from a backup).
+func (st *stream) serverWALEnd(end pipeline.LSN) {
+	if end > pipeline.LSN(st.serverEnd.Load()) {
+		st.serverEnd.Store(uint64(end))
+		st.s.walEnd.Store(uint64(end))
+	}
+}
+
+// where names the position of a message for an error. pgoutput sends some
+// messages (a Relation message before a transaction's first change) with
+// no WAL position, so the transaction is named instead.
+func (st *stream) where(walStart, emitted pipeline.LSN) string {
+	switch {
+	case st.dec.inTxn && walStart != 0:
+		return fmt.Sprintf("at %s in transaction %d (commit %s)", walStart, st.dec.xid, st.dec.commitLSN)
+	case st.dec.inTxn:
+		return fmt.Sprintf("in transaction %d (commit %s)", st.dec.xid, st.dec.commitLSN)
+	case walStart != 0:
+		return "at " + walStart.String()
+	default:
+		return "after " + emitted.String()
+	}
 }
 
 // commitLog is a small ring of (end position, commit time) of recent

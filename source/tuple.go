@@ -25,46 +25,58 @@ type change struct {
 // parseChange parses an Insert, Update or Delete message (pgoutput
 // protocol 1 layout, which protocol 2 keeps outside streamed transactions)
 // into c, reusing c's slices. pglogrepl's parser allocates a copy of every
-// column; this one allocates nothing in the steady state.
+// column; this one allocates nothing in the steady state. The layouts:
+//
+//	I relid N new
+//	U relid [K old | O old] N new
+//	D relid (K old | O old)
+//
+// Anything else, and any byte after the last tuple, is an error.
 func parseChange(msg []byte, c *change) error {
 	if len(msg) < 6 {
+		if len(msg) == 0 {
+			return fmt.Errorf("empty change message")
+		}
 		return fmt.Errorf("%c message of %d bytes is too short", msg[0], len(msg))
 	}
 	c.op = msg[0]
+	if c.op != 'I' && c.op != 'U' && c.op != 'D' {
+		return fmt.Errorf("message type %q is not a row change", c.op)
+	}
 	c.relID = binary.BigEndian.Uint32(msg[1:5])
 	c.oldKind = 0
 	c.old, c.new = c.old[:0], c.new[:0]
 	rest := msg[5:]
+	marker := rest[0]
 	var err error
-	for len(rest) > 0 {
-		kind := rest[0]
-		switch {
-		case kind == 'N':
-			c.new, rest, err = parseTuple(rest[1:], c.new)
-			if err != nil {
-				return fmt.Errorf("%c message: new tuple: %w", c.op, err)
-			}
+	if (marker == 'K' || marker == 'O') && c.op != 'I' {
+		c.oldKind = marker
+		c.old, rest, err = parseTuple(rest[1:], c.old)
+		if err != nil {
+			return fmt.Errorf("%c message: old tuple: %w", c.op, err)
+		}
+		if c.op == 'D' {
 			if len(rest) != 0 {
-				return fmt.Errorf("%c message: %d bytes after the new tuple", c.op, len(rest))
+				return fmt.Errorf("D message: %d bytes after the old tuple", len(rest))
 			}
 			return nil
-		case (kind == 'K' || kind == 'O') && c.oldKind == 0:
-			c.oldKind = kind
-			c.old, rest, err = parseTuple(rest[1:], c.old)
-			if err != nil {
-				return fmt.Errorf("%c message: old tuple: %w", c.op, err)
-			}
-			if c.op == 'D' {
-				if len(rest) != 0 {
-					return fmt.Errorf("D message: %d bytes after the old tuple", len(rest))
-				}
-				return nil
-			}
-		default:
-			return fmt.Errorf("%c message: unexpected tuple marker %q", c.op, kind)
 		}
+		if len(rest) == 0 {
+			return fmt.Errorf("U message has no new tuple")
+		}
+		marker = rest[0]
 	}
-	return fmt.Errorf("%c message has no tuple", c.op)
+	if marker != 'N' || c.op == 'D' {
+		return fmt.Errorf("%c message: unexpected tuple marker %q", c.op, marker)
+	}
+	c.new, rest, err = parseTuple(rest[1:], c.new)
+	if err != nil {
+		return fmt.Errorf("%c message: new tuple: %w", c.op, err)
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%c message: %d bytes after the new tuple", c.op, len(rest))
+	}
+	return nil
 }
 
 func parseTuple(b []byte, cols []tupleCol) ([]tupleCol, []byte, error) {

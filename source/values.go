@@ -148,12 +148,20 @@ func appendBytea(dst, text []byte) []byte {
 	if len(text) < 2 || text[0] != '\\' || text[1] != 'x' || len(text)%2 != 0 {
 		return appendString(dst, text) // escape format: keep the text
 	}
-	raw := make([]byte, (len(text)-2)/2)
-	if _, err := hex.Decode(raw, text[2:]); err != nil {
-		return appendString(dst, text)
-	}
+	// Decode and encode a chunk at a time: a whole-value temporary would
+	// hold another half of the value's text for a large bytea.
+	hexText := text[2:]
+	mark := len(dst)
 	dst = append(dst, '"')
-	dst = base64.StdEncoding.AppendEncode(dst, raw)
+	var raw [3 << 10]byte // a multiple of 3: base64 without padding between chunks
+	for len(hexText) > 0 {
+		n := min(len(hexText), 2*len(raw))
+		if _, err := hex.Decode(raw[:n/2], hexText[:n]); err != nil {
+			return appendString(dst[:mark], text)
+		}
+		dst = base64.StdEncoding.AppendEncode(dst, raw[:n/2])
+		hexText = hexText[n:]
+	}
 	return append(dst, '"')
 }
 

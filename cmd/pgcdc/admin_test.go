@@ -28,12 +28,32 @@ CREATE SCHEMA other; CREATE TABLE other.x (id int PRIMARY KEY)`); err != nil {
 		}
 		return out
 	}
-	// check before anything exists: slot and publication missing, with fixes.
+	// check before anything exists: slot and publication missing, with
+	// fixes that name the config file.
 	out := run(1, "check", "-c", cfg)
-	for _, want := range []string{"OK    wal_level", "ERROR slot", "pgcdc slot create", "ERROR publication", "pgcdc publication create"} {
+	for _, want := range []string{"OK    wal_level", "ERROR slot", "pgcdc slot create -c " + cfg, "ERROR publication", "pgcdc publication create -c " + cfg,
+		"WARN  max_slot_wal_keep_size"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
+	}
+	// With create: true, what run would create is not an error.
+	createCfg := writeConfig(t, fmt.Sprintf("source: {dsn: %q, tables: [\"public.*\"], create: true}\nsinks: [{name: a, type: stdout}]\n", cl.DSN("")))
+	out = run(0, "check", "-c", createCfg)
+	for _, want := range []string{"OK    slot", "pgcdc run creates it", "OK    publication"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check with create: true lacks %q:\n%s", want, out)
+		}
+	}
+	// --print-sql prints and does nothing.
+	if out := run(0, "publication", "create", "--print-sql", "-c", cfg); !strings.Contains(out, `CREATE PUBLICATION "pgcdc" FOR TABLES IN SCHEMA "public";`) {
+		t.Errorf("publication create --print-sql: %s", out)
+	}
+	if out := run(0, "slot", "create", "--print-sql", "-c", cfg); strings.TrimSpace(out) != `SELECT pg_create_logical_replication_slot('pgcdc', 'pgoutput');` {
+		t.Errorf("slot create --print-sql: %s", out)
+	}
+	if out := run(1, "check", "-c", cfg); !strings.Contains(out, "ERROR slot") || !strings.Contains(out, "ERROR publication") {
+		t.Errorf("--print-sql created something:\n%s", out)
 	}
 	if out := run(0, "publication", "create", "-c", cfg); !strings.Contains(out, `FOR TABLES IN SCHEMA "public"`) {
 		t.Errorf("publication create: %s", out)

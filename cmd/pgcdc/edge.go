@@ -83,7 +83,10 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server := httpserver.New(cfg.Server, log)
+	var server *httpserver.Server
+	if wiring.NeedsServer(cfg) {
+		server = httpserver.New(cfg.Server, log)
+	}
 	var pipes []*edgePipeline
 	live := &edgePipeline{name: "live", cfg: *cfg}
 	live.cfg.Sinks = nil
@@ -104,9 +107,12 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	for _, p := range pipes {
 		p.outs, err = wiring.Outputs(&p.cfg, wiring.Deps{Log: log, Catalog: p.src.Catalog(), Stdout: os.Stdout,
-			Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
+			Server: server, Version: version})
 		if err != nil {
 			return withCode(exitConfig, err)
+		}
+		if server == nil {
+			continue
 		}
 		src := p.src
 		server.AddReadyCheck("stream "+p.name, func() error {
@@ -126,8 +132,10 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}
 	}
-	if _, err := server.Listen(); err != nil {
-		return fmt.Errorf("server.listen: %w", err)
+	if server != nil {
+		if _, err := server.Listen(); err != nil {
+			return fmt.Errorf("server.listen: %w", err)
+		}
 	}
 	for _, p := range pipes {
 		if err := p.src.Prepare(ctx); err != nil {
@@ -138,43 +146,42 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	stop := pipeline.NewShutdown(cfg.Pipeline.DrainTimeout)
 	defer stop.Release()
 	g, gctx := errgroup.WithContext(ctx)
-	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServer()
-	running := len(pipes)
-	done := make(chan struct{}, len(pipes))
+	var pg errgroup.Group // the pipelines, for the server to outlive
 	for _, p := range pipes {
 		opts := wiring.PipelineOptions(cfg, log.With("pipeline", p.name))
 		opts.Shutdown = stop
 		pl := pipeline.New(p.src, global, p.outs, opts)
+		pg.Go(func() error { return pl.Run(gctx) })
+	}
+	if server != nil {
 		g.Go(func() error {
-			defer func() { done <- struct{}{} }()
-			return pl.Run(gctx)
+			if live.src != nil {
+				t := time.NewTimer(30 * time.Second)
+				select {
+				case <-live.src.CaughtUp():
+				case <-t.C:
+					log.Warn("the live sinks are still catching up with the stream after 30s; serving anyway")
+				case <-gctx.Done():
+					t.Stop()
+					return nil
+				}
+				t.Stop()
+			}
+			return server.Serve()
 		})
 	}
 	g.Go(func() error {
-		// The server outlives the pipelines (the broadcast sinks end their
-		// streams when their input closes).
-		for range running {
-			<-done
-		}
-		stopServer()
-		return nil
-	})
-	g.Go(func() error {
-		if live.src != nil {
-			t := time.NewTimer(30 * time.Second)
-			select {
-			case <-live.src.CaughtUp():
-			case <-t.C:
-				log.Warn("the live sinks are still catching up with the stream after 30s; serving anyway")
-			case <-gctx.Done():
+		// The server outlives the pipelines: the broadcast sinks end their
+		// streams when their input closes; then it shuts down within what
+		// is left of the same shutdown clock.
+		err := pg.Wait()
+		if server != nil {
+			stop.Begin()
+			if serr := server.Shutdown(stop.Context()); serr != nil && err == nil {
+				err = fmt.Errorf("http server: %w", serr)
 			}
-			t.Stop()
 		}
-		if err := server.Run(serverCtx); err != nil {
-			return fmt.Errorf("http server: %w", err)
-		}
-		return nil
+		return err
 	})
 	log.Info("pgcdc edge running", "version", version, "stream", cfg.Source.NATS.Stream, "pipelines", len(pipes), "sinks", len(cfg.Sinks))
 	if err := g.Wait(); err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
-var listenRE = regexp.MustCompile(`msg="http server listening" addr=(\S+)`)
+var listenRE = regexp.MustCompile(`msg="http server listening" (?:.* )?addr=(\S+)`)
 
 // serverAddr waits for the daemon's listening log line.
 func (d *daemon) serverAddr() string {
@@ -177,4 +177,60 @@ sinks:
 		t.Fatalf("unknown table: %s", resp.Status)
 	}
 	d.stop()
+}
+
+// TestLiveCatalogFollowsThePublication: a table added to the publication
+// is known to live clients before its first change (EventSource never
+// retries a 400), and a dropped table's name is refused instead of
+// answering a stream that stays empty forever.
+func TestLiveCatalogFollowsThePublication(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	ctx := context.Background()
+	if _, err := cl.Psql(ctx, "", `CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE gone (id int PRIMARY KEY);
+CREATE PUBLICATION pgcdc FOR TABLE a, gone`); err != nil {
+		t.Fatal(err)
+	}
+	cfg := stdoutConfig(t, cl, "")
+	cfg = writeConfig(t, strings.Replace(mustRead(t, cfg), "  - {name: out, type: stdout}", "  - {name: out, type: stdout}\n  - {name: live, type: sse}", 1))
+	d := startDaemon(t, "run", "-c", cfg)
+	addr := d.serverAddr()
+	d.waitLog("msg=streaming")
+	status := func(query string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/events?"+query, nil)
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		resp, err := http.DefaultClient.Do(req.WithContext(cctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("table=public.newt"); got != http.StatusBadRequest {
+		t.Fatalf("a table that does not exist: %d, want 400", got)
+	}
+	if _, err := cl.Psql(ctx, "", `CREATE TABLE newt (id int PRIMARY KEY, note text); ALTER PUBLICATION pgcdc ADD TABLE newt`); err != nil {
+		t.Fatal(err)
+	}
+	// Known before its first change, with its columns.
+	sse := openSSE(t, "http://"+addr+"/events?table=public.newt&filter=note=eq.hello", "")
+	if _, err := cl.Psql(ctx, "", `INSERT INTO newt VALUES (1, 'hello')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, data := sse.next(t); !strings.Contains(data, `"table":"newt"`) || !strings.Contains(data, `"note":"hello"`) {
+		t.Fatalf("first event of the added table: %s", data)
+	}
+	if _, err := cl.Psql(ctx, "", `ALTER PUBLICATION pgcdc DROP TABLE gone; DROP TABLE gone`); err != nil {
+		t.Fatal(err)
+	}
+	// The catalog refreshes at most once a second; a dropped table is
+	// refused once it has.
+	deadline := time.Now().Add(30 * time.Second)
+	for status("table=public.gone") != http.StatusBadRequest {
+		if time.Now().After(deadline) {
+			t.Fatal("a dropped table is still accepted after 30 s")
+		}
+		time.Sleep(200 * time.Millisecond) // polling the server's answer; nothing to wait on
+	}
 }

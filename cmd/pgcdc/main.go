@@ -17,8 +17,9 @@ const (
 	exitConfig = 78 // EX_CONFIG: the configuration is invalid
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=...", else
+// taken from the build info (version.go).
+var version string
 
 // exitError carries the process exit code with an error.
 type codedError struct {
@@ -62,7 +63,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newSlotCmd(), newPublicationCmd(), newDemoCmd(), newBenchCmd(), newDeadLetterCmd(), newEdgeCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newSlotCmd(), newPublicationCmd(), newDemoCmd(), newBenchCmd(), newDeadLetterCmd(), newHealthCmd(), newTriggersCmd(), newEdgeCmd())
 	strictUsage(root)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -59,7 +60,7 @@ func newRunCmd() *cobra.Command {
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
 			return runLeader(ctx, cfg, log, func(ctx context.Context) error { // cmd/pgcdc/ha.go
-				return runPipeline(ctx, cfg, log, stopAt)
+				return runPipeline(ctx, cfg, l.path, log, stopAt)
 			})
 		},
 	}
@@ -71,8 +72,8 @@ func newRunCmd() *cobra.Command {
 }
 
 // signalContext is cancelled by the first SIGINT/SIGTERM (graceful drain);
-// a second one exits at once.
-func signalContext() (context.Context, context.CancelFunc) {
+// a second one runs beforeExit and exits at once.
+func signalContext(beforeExit ...func()) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -81,12 +82,16 @@ func signalContext() (context.Context, context.CancelFunc) {
 		cancel()
 		<-ch
 		fmt.Fprintln(os.Stderr, "pgcdc: second signal, exiting without draining")
+		for _, f := range beforeExit {
+			f()
+		}
 		os.Exit(exitError)
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
 // runPipeline wires source, transforms and sinks and runs them.
+// configPath is the config file ("" for none), for the source's hints;
 // stopAt, when not zero, stops the run once everything up to it is
 // delivered (--until-lsn).
 //
@@ -96,16 +101,17 @@ func signalContext() (context.Context, context.CancelFunc) {
 // prepares (it may create the slot and the publication), the configured
 // filters are checked against the published tables, and the pipeline and
 // the HTTP server run under one errgroup with one shutdown clock
-// (pipeline.drain_timeout).
-func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) error {
-	src, err := wiring.NewSource(cfg, log, stopAt)
+// (pipeline.drain_timeout). A run that fails after Prepare but before
+// streaming drops the slot and publication Prepare created.
+func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (err error) {
+	src, err := wiring.NewSource(cfg, configPath, log, stopAt)
 	if err != nil {
 		return err
 	}
 	// The sinks are built before anything touches the database, so that
 	// what only this process can check (a dead-letter file that cannot be
-	// written, TLS files that do not load) fails first. The catalog they
-	// are given is filled by Prepare.
+	// written, TLS files that do not load, a port in use) fails first. The
+	// catalog they are given is filled by Prepare.
 	global, err := wiring.Transforms(cfg.Transforms)
 	if err != nil {
 		return withCode(exitConfig, err)
@@ -114,35 +120,58 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
-	server := httpserver.New(cfg.Server, log)
+	var server *httpserver.Server
+	if wiring.NeedsServer(cfg) {
+		server = httpserver.New(cfg.Server, log)
+	}
+	var walEnd func() pipeline.LSN
+	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
+		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Drain: cfg.Pipeline.DrainTimeout, Version: version})
+		Server: server, Version: version, WALEnd: walEnd})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
 	outs = gateOutputs(ctx, outs) // cmd/pgcdc/ha.go: acks count only under the HA lease
-	server.AddReadyCheck("replication", func() error {
-		if !src.Ready() {
-			return errors.New("replication connection is not streaming")
+	if server != nil {
+		server.AddReadyCheck("replication", func() error {
+			if !src.Ready() {
+				return errors.New("replication connection is not streaming")
+			}
+			return nil
+		})
+		for _, o := range outs {
+			if r, ok := o.Sink.(pipeline.Readier); ok {
+				server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
+					if !r.Ready() {
+						return errors.New("not running")
+					}
+					return nil
+				})
+			}
 		}
-		return nil
-	})
-	for _, o := range outs {
-		if r, ok := o.Sink.(pipeline.Readier); ok {
-			server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
-				if !r.Ready() {
-					return errors.New("not running")
-				}
-				return nil
-			})
+		if _, err := server.Listen(); err != nil {
+			return fmt.Errorf("server.listen: %w", err)
 		}
-	}
-	if _, err := server.Listen(); err != nil {
-		return fmt.Errorf("server.listen: %w", err)
 	}
 
 	if err := src.Prepare(ctx); err != nil {
 		return fmt.Errorf("source: %w", err)
+	}
+	if d, ok := src.(interface{ DropCreated(context.Context) error }); ok {
+		defer func() {
+			if err == nil {
+				return
+			}
+			// A no-op once streaming started: the slot then holds
+			// undelivered changes.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if derr := d.DropCreated(dctx); derr != nil {
+				log.Warn("could not drop the slot and publication this run created", "err", derr)
+			}
+		}()
 	}
 	guard, err := filterGuard(src.Catalog(), checks, log)
 	if err != nil {
@@ -158,19 +187,20 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 
 	// The server outlives the pipeline: the broadcast sinks send their last
 	// events and end their streams when their input closes; then the
-	// server stops, within what is left of the same shutdown clock.
+	// server shuts down within what is left of the same shutdown clock.
 	g, gctx := errgroup.WithContext(ctx)
-	serverCtx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopServer()
+	if server != nil {
+		g.Go(server.Serve)
+	}
 	g.Go(func() error {
-		defer stopServer()
-		return p.Run(gctx)
-	})
-	g.Go(func() error {
-		if err := server.Run(serverCtx); err != nil {
-			return fmt.Errorf("http server: %w", err)
+		err := p.Run(gctx)
+		if server != nil {
+			stop.Begin()
+			if serr := server.Shutdown(stop.Context()); serr != nil && err == nil {
+				err = fmt.Errorf("http server: %w", serr)
+			}
 		}
-		return nil
+		return err
 	})
 	if err := g.Wait(); err != nil {
 		return err
@@ -190,8 +220,9 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 // before the next batch is filtered.
 func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (func() error, error) {
 	warned := map[string]bool{}
+	running := false
 	run := func() error {
-		warnings, err := checks.Run(cat)
+		warnings, err := checks.Run(cat, running)
 		for _, w := range warnings {
 			if !warned[w] {
 				warned[w] = true
@@ -203,6 +234,7 @@ func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (
 	if err := run(); err != nil {
 		return nil, err
 	}
+	running = true
 	w, ok := cat.(pipeline.CatalogWatcher)
 	if !ok || len(checks) == 0 {
 		return nil, nil

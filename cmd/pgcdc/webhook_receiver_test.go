@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgcdc/pgcdc/internal/measure"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
@@ -502,16 +502,8 @@ func waitExit(t *testing.T, d *daemon, timeout time.Duration) int {
 
 // vmRSS returns the resident set of process pid in KiB.
 func vmRSS(pid int) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	rss, _, err := measure.ProcessMemory(pid)
+	return rss, err
 }
 
 func checkNoSecret(t *testing.T, where, text string) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
@@ -58,7 +59,7 @@ func TestBrowser(t *testing.T) {
 	ready := make(chan string, 2)
 	result := make(chan []byte, 1)
 	var once sync.Once
-	st := newStack(t, map[string]http.Handler{
+	st := newStack(t, config.Server{}, map[string]http.Handler{
 		"/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			fmt.Fprintf(w, browserPage, n)

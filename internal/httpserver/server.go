@@ -1,5 +1,25 @@
-// Package httpserver is pgcdc's one HTTP server: every SSE and WebSocket
-// sink at its path, /healthz, /readyz, /metrics and /api/changes.
+// Package httpserver is pgcdc's one HTTP server: a mux and its lifecycle
+// (listen, serve, graceful shutdown). It serves /healthz, /readyz and
+// /metrics itself; the live endpoints (every SSE and WebSocket sink at its
+// path, /api/changes) are handlers of package live, mounted with Handle.
+//
+// # Shutdown order
+//
+// The caller derives one deadline from pipeline.drain_timeout and bounds
+// everything with it:
+//
+//  1. the source stops reading WAL; the pipeline delivers what is in
+//     flight and closes the sinks' inputs;
+//  2. each broadcast sink closes its hub: clients get the events already
+//     published, then their streams end (SSE: the response ends;
+//     WebSocket: close 1001), and the sink's Run returns once they have
+//     left or the deadline passes (the rest is cut);
+//  3. the source confirms, and the caller calls Shutdown with what is left
+//     of the deadline: the server stops accepting, ends any stream still
+//     open (a Streamer's CloseStreams), waits for requests and streams to
+//     finish, and when the deadline passes closes what remains.
+//
+// /readyz answers 503 from the start of Shutdown.
 package httpserver
 
 import (
@@ -12,19 +32,17 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pgcdc/pgcdc/config"
-	"github.com/pgcdc/pgcdc/sinks/hub"
 )
 
-// DefaultListen is the address used when server.listen is empty: loopback
-// only, so that nothing is exposed beyond the machine unless configured.
-const DefaultListen = "127.0.0.1:8080"
-
-// Reserved paths, served by the server itself.
+// Reserved paths. The server serves the first three itself; PathChanges
+// is mounted with Handle by the caller (wiring mounts package live's
+// handler over the first broadcast sink).
 const (
 	PathHealth  = "/healthz"
 	PathReady   = "/readyz"
@@ -32,38 +50,31 @@ const (
 	PathChanges = "/api/changes"
 )
 
-// StreamCloser is implemented by handlers that hold long-lived streams (the
-// SSE and WebSocket sinks). On shutdown the server calls CloseStreams: each
-// stream receives the events already published, then ends (SSE: the
-// response ends; WebSocket: close frame 1001).
-type StreamCloser interface {
+// Streamer is implemented by handlers that hold long-lived streams (the
+// SSE and WebSocket sinks). Shutdown calls CloseStreams (each stream
+// receives the events already published, then ends), waits for
+// StreamsDone, and calls AbortStreams when its deadline passes first: a
+// hijacked connection is not one net/http's Shutdown waits for.
+type Streamer interface {
 	CloseStreams()
-}
-
-// HubProvider is implemented by the broadcast sinks. The first handler
-// registered with Handle that implements it serves /api/changes from its
-// replay buffer.
-type HubProvider interface {
-	Hub() *hub.Hub
+	AbortStreams()
+	StreamsDone() <-chan struct{}
 }
 
 // Server is the HTTP server. Configure it (Handle, AddReadyCheck) before
-// Run; its methods are safe for concurrent use.
+// Serve; its methods are safe for concurrent use.
 type Server struct {
-	listen          string
-	auth            string
-	log             *slog.Logger
-	shutdownTimeout time.Duration
-	mux             *http.ServeMux
+	listen string
+	auth   string
+	log    *slog.Logger
+	mux    *http.ServeMux
+	srv    *http.Server
 
-	mu      sync.Mutex
-	paths   map[string]bool
-	checks  []readyCheck
-	closers []StreamCloser
-	hubs    []*hub.Hub
-	changes *hub.Hub
-	ln      net.Listener
-
+	mu       sync.Mutex
+	paths    map[string]bool
+	checks   []readyCheck
+	streams  []Streamer
+	ln       net.Listener
 	stopping atomic.Bool
 }
 
@@ -72,48 +83,41 @@ type readyCheck struct {
 	fn   func() error
 }
 
-// Option configures a Server.
-type Option func(*Server)
-
-// WithShutdownTimeout bounds the graceful shutdown: how long Run waits for
-// streams to end and requests to finish before closing what remains
-// (default 10 s).
-func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.shutdownTimeout = d } }
-
-// New returns a server for cfg. Nothing listens until Listen or Run.
-func New(cfg config.Server, logger *slog.Logger, opts ...Option) *Server {
+// New returns a server for cfg (validated and defaulted: cfg.Listen is
+// the address). Nothing listens until Listen.
+func New(cfg config.Server, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		listen:          cfg.Listen,
-		auth:            cfg.Auth.Mode,
-		log:             logger.With("component", "http"),
-		shutdownTimeout: 10 * time.Second,
-		mux:             http.NewServeMux(),
-		paths:           map[string]bool{},
+		listen: cfg.Listen,
+		auth:   cfg.Auth.Mode,
+		log:    logger.With("component", "http"),
+		mux:    http.NewServeMux(),
+		paths:  map[string]bool{},
 	}
-	if s.listen == "" {
-		s.listen = DefaultListen
-	}
-	for _, o := range opts {
-		o(s)
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// No ReadTimeout or WriteTimeout: streams would be cut. Stream
+		// handlers bound each write with a deadline instead.
 	}
 	s.mux.HandleFunc(PathHealth, s.health)
 	s.mux.HandleFunc(PathReady, s.ready)
 	s.mux.Handle(PathMetrics, promhttp.Handler())
-	s.mux.HandleFunc(PathChanges, s.serveChanges)
-	for _, p := range []string{PathHealth, PathReady, PathMetrics, PathChanges} {
+	for _, p := range []string{PathHealth, PathReady, PathMetrics} {
 		s.paths[p] = true
 	}
 	return s
 }
 
-// Handle mounts h at exactly path (a sink's path). It returns an error for
-// a path that does not start with "/", holds characters a route cannot
-// (braces, spaces), is reserved, or is already taken. A handler that
-// implements StreamCloser is closed on shutdown; the first that implements
-// HubProvider backs /api/changes.
+// Handle mounts h at exactly path (a sink's path, or PathChanges). It
+// returns an error for a path that does not start with "/", holds
+// characters a route cannot (braces, spaces), is reserved, or is already
+// taken. A handler that implements Streamer is ended on shutdown.
 func (s *Server) Handle(path string, h http.Handler) error {
 	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "{} \t\r\n?#") {
 		return fmt.Errorf("http path %q: want an absolute path such as /events, without braces, spaces, ? or #", path)
@@ -125,14 +129,8 @@ func (s *Server) Handle(path string, h http.Handler) error {
 	}
 	s.paths[path] = true
 	s.mux.Handle(path, h)
-	if c, ok := h.(StreamCloser); ok {
-		s.closers = append(s.closers, c)
-	}
-	if p, ok := h.(HubProvider); ok {
-		s.hubs = append(s.hubs, p.Hub())
-		if s.changes == nil {
-			s.changes = p.Hub()
-		}
+	if st, ok := h.(Streamer); ok {
+		s.streams = append(s.streams, st)
 	}
 	return nil
 }
@@ -147,23 +145,31 @@ func (s *Server) AddReadyCheck(name string, fn func() error) {
 	s.checks = append(s.checks, readyCheck{name, fn})
 }
 
-// Listen opens the listening socket (Run calls it if needed), so that a
-// caller can fail fast on an address in use and learn the port of
-// "127.0.0.1:0".
+// Listen opens the listening socket, so that a caller can fail fast on an
+// address in use (before it touches the database) and learn the port of
+// "127.0.0.1:0". It logs the address once. Calls after the first return
+// the same address.
 func (s *Server) Listen() (net.Addr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		return s.ln.Addr(), nil
 	}
-	if s.auth != "" && s.auth != "none" {
+	if s.auth != "" && s.auth != config.AuthNone {
 		return nil, fmt.Errorf("server.auth.mode %q is not implemented yet: use none (and keep server.listen on a loopback address)", s.auth)
 	}
+	if s.listen == "" {
+		return nil, errors.New(`server.listen is "": the HTTP server is switched off`)
+	}
 	ln, err := net.Listen("tcp", s.listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: the address is in use (another pgcdc?): set server.listen to a free address (pgcdc demo: --listen), e.g. 127.0.0.1:0 for any free port, or \"\" to switch HTTP off when no sse or websocket sink needs it", s.listen)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.listen, err)
 	}
 	s.ln = ln
+	s.log.Info("http server listening", "addr", ln.Addr().String())
 	if !loopback(s.listen) {
 		s.log.Warn("live endpoints are reachable from other machines without authentication: anyone who can connect reads every change",
 			"listen", s.listen, "auth", "none")
@@ -184,58 +190,57 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Run serves until ctx ends, then shuts down gracefully: it stops
-// accepting, tells every stream handler to finish (CloseStreams: streams
-// end after the events already published; the caller cancels ctx after the
-// sinks have received their last events), waits for them within the
-// shutdown timeout and closes what remains. It returns nil after a
-// shutdown, or the error that stopped the server.
-func (s *Server) Run(ctx context.Context) error {
+// Serve serves on the listener (opening it if Listen was not called) until
+// Shutdown, and returns nil after a shutdown or the error that stopped
+// the server.
+func (s *Server) Serve() error {
 	if _, err := s.Listen(); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		// No ReadTimeout or WriteTimeout: streams would be cut. Stream
-		// handlers set a deadline on each write instead.
-	}
 	s.mu.Lock()
-	closers, hubs, ln := s.closers, s.hubs, s.ln
+	ln := s.ln
 	s.mu.Unlock()
-	for _, c := range closers {
-		srv.RegisterOnShutdown(c.CloseStreams)
-	}
-	s.log.Info("http server listening", "addr", ln.Addr().String())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
+	if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
 	}
+	return nil
+}
+
+// Shutdown shuts the server down gracefully within ctx (see the package
+// documentation for the order): it stops accepting, ends every stream
+// after the events already published, and waits for requests and streams
+// to finish. When ctx ends first it closes what remains and returns
+// ctx's error. It has no clock of its own.
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	for _, h := range hubs { // WebSocket connections are hijacked: Shutdown does not wait for them
+	s.mu.Lock()
+	streams := s.streams
+	s.mu.Unlock()
+	for _, st := range streams {
+		st.CloseStreams()
+	}
+	err := s.srv.Shutdown(ctx)
+	s.mu.Lock()
+	if s.ln != nil {
+		_ = s.ln.Close() // when Serve never ran; Shutdown closed it otherwise
+	}
+	s.mu.Unlock()
+	for _, st := range streams { // hijacked connections: Shutdown did not wait for them
 		select {
-		case <-h.Idle():
-		case <-sctx.Done():
+		case <-st.StreamsDone():
+		case <-ctx.Done():
 		}
 	}
-	if err != nil || sctx.Err() != nil {
-		s.log.Warn("http shutdown timed out: closing remaining connections", "timeout", s.shutdownTimeout)
-		_ = srv.Close()
-		for _, h := range hubs {
-			h.Abort()
-		}
+	if err == nil {
+		err = ctx.Err()
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http server on %s: %w", ln.Addr(), err)
+	if err != nil {
+		s.log.Warn("http shutdown deadline passed: closing remaining connections")
+		_ = s.srv.Close()
+		for _, st := range streams {
+			st.AbortStreams()
+		}
+		return fmt.Errorf("http shutdown: %w", err)
 	}
 	s.log.Info("http server stopped")
 	return nil

@@ -15,39 +15,36 @@ import (
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
+	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
-	"github.com/pgcdc/pgcdc/sinks/sse"
-	"github.com/pgcdc/pgcdc/sinks/ws"
 )
 
-// stack is a server with one SSE and one WebSocket sink, running.
+// stack is a server with one SSE and one WebSocket sink, built the way
+// pgcdc builds them (internal/wiring), running.
 type stack struct {
 	srv    *httpserver.Server
 	base   string
-	sse    *sse.Sink
-	ws     *ws.Sink
+	sse    pipeline.Readier
 	feedS  *hubtest.Feeder
 	feedW  *hubtest.Feeder
-	cancel context.CancelFunc
 	done   chan error
+	closed bool
 }
 
-func newStack(t *testing.T, extra map[string]http.Handler) *stack {
+func newStack(t *testing.T, server config.Server, extra map[string]http.Handler) *stack {
 	t.Helper()
-	srv := httpserver.New(config.Server{Listen: "127.0.0.1:0"}, nil, httpserver.WithShutdownTimeout(5*time.Second))
-	ss, err := sse.New(config.Sink{Name: "live", Type: "sse"}, hubtest.Catalog(), nil)
+	cfg := &config.Config{Server: server, Sinks: []config.Sink{
+		{Name: "live", Type: config.TypeSSE, Broadcast: config.Broadcast{AllowedOrigins: []string{"https://app.example.com"}}},
+		{Name: "ws", Type: config.TypeWebSocket, Broadcast: config.Broadcast{AllowedOrigins: []string{"https://app.example.com"}}},
+	}}
+	if cfg.Server.Listen == "" {
+		cfg.Server.Listen = "127.0.0.1:0"
+	}
+	cfg.SetDefaults()
+	srv := httpserver.New(cfg.Server, nil)
+	outs, err := wiring.Outputs(cfg, wiring.Deps{Catalog: hubtest.Catalog(), Server: srv})
 	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := ws.New(config.Sink{Name: "ws", Type: "websocket"}, hubtest.Catalog(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Handle("/events", ss); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Handle("/ws", ws); err != nil {
 		t.Fatal(err)
 	}
 	for p, h := range extra {
@@ -59,11 +56,10 @@ func newStack(t *testing.T, extra map[string]http.Handler) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	st := &stack{srv: srv, base: "http://" + addr.String(), sse: ss, ws: ws, cancel: cancel, done: make(chan error, 1)}
-	go func() { st.done <- srv.Run(ctx) }()
-	st.feedS = hubtest.Run(t, context.Background(), ss)
-	st.feedW = hubtest.Run(t, context.Background(), ws)
+	st := &stack{srv: srv, base: "http://" + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
+	go func() { st.done <- srv.Serve() }()
+	st.feedS = hubtest.Run(t, context.Background(), outs[0].Sink)
+	st.feedW = hubtest.Run(t, context.Background(), outs[1].Sink)
 	t.Cleanup(func() { st.stop(t) })
 	return st
 }
@@ -76,20 +72,24 @@ func (st *stack) send(evs ...*pipeline.Event) {
 	st.feedW.Wait()
 }
 
-// stop cancels the server and waits for Run (once).
+// stop shuts the server down within 5 s and waits for Serve (once).
 func (st *stack) stop(t *testing.T) {
-	if st.cancel == nil {
+	if st.closed {
 		return
 	}
-	st.cancel()
-	st.cancel = nil
+	st.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := st.srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
 	select {
 	case err := <-st.done:
 		if err != nil {
-			t.Errorf("Run: %v", err)
+			t.Errorf("Serve: %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Error("Run did not return within 10s of cancel")
+		t.Error("Serve did not return within 10s of Shutdown")
 	}
 }
 
@@ -113,6 +113,9 @@ func TestHandleRejects(t *testing.T) {
 	if err := srv.Handle("/events", h); err != nil {
 		t.Fatal(err)
 	}
+	if err := srv.Handle("/api/changes", h); err != nil { // mounted by wiring, once
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/events", "/healthz", "/readyz", "/metrics", "/api/changes", "events", "/a b", "/{x}", ""} {
 		if err := srv.Handle(p, h); err == nil {
 			t.Errorf("Handle(%q): no error", p)
@@ -126,8 +129,7 @@ func TestHandleRejects(t *testing.T) {
 
 func TestHealthReadyMetrics(t *testing.T) {
 	var replication error = errors.New("replication not connected")
-	extra := map[string]http.Handler{}
-	st := newStack(t, extra)
+	st := newStack(t, config.Server{}, nil)
 	st.srv.AddReadyCheck("replication", func() error { return replication })
 	st.srv.AddReadyCheck("sink live", func() error {
 		if !st.sse.Ready() {
@@ -157,7 +159,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 }
 
 func TestChanges(t *testing.T) {
-	st := newStack(t, nil)
+	st := newStack(t, config.Server{}, nil)
 	var g hubtest.Gen
 	evs := g.Orders(0, 30)
 	evs = append(evs, hubtest.User(g.Next(), 0, 1, "ann"))
@@ -213,16 +215,17 @@ func TestChangesWithoutBroadcastSink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- srv.Run(ctx) }()
-	code, body := get(t, "http://"+addr.String()+"/api/changes")
-	cancel()
+	go func() { done <- srv.Serve() }()
+	code, _ := get(t, "http://"+addr.String()+"/api/changes")
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if code != 404 || !strings.Contains(string(body), "no broadcast sink") {
-		t.Fatalf("%d %s", code, body)
+	if code != 404 {
+		t.Fatalf("/api/changes without a broadcast sink: %d, want 404", code)
 	}
 }
 
@@ -230,7 +233,7 @@ func TestChangesWithoutBroadcastSink(t *testing.T) {
 // events already published, then ends it: SSE by ending the response,
 // WebSocket with close frame 1001.
 func TestShutdownClosesStreams(t *testing.T) {
-	st := newStack(t, nil)
+	st := newStack(t, config.Server{}, nil)
 	var g hubtest.Gen
 	resp, err := http.Get(st.base + "/events")
 	if err != nil {
@@ -278,5 +281,72 @@ func TestShutdownClosesStreams(t *testing.T) {
 	}
 	if _, err := http.Get(st.base + "/healthz"); err == nil {
 		t.Fatal("server still accepting after shutdown")
+	}
+}
+
+// TestRebindingAndOrigins: the live endpoints (SSE, WebSocket,
+// /api/changes) answer only the hosts the server serves, whatever the
+// page's origin claims: a page on evil.example whose name resolved to
+// 127.0.0.1 (DNS rebinding) sends Host: evil.example and gets 421; a
+// cross-origin page not in allowed_origins gets 403 on every endpoint; a
+// host in server.allowed_hosts is served.
+func TestRebindingAndOrigins(t *testing.T) {
+	st := newStack(t, config.Server{AllowedHosts: []string{"pgcdc.internal"}}, nil)
+	port := strings.TrimPrefix(st.base, "http://127.0.0.1")
+	ws := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	endpoints := []struct {
+		path   string
+		header http.Header
+		ok     int
+	}{
+		{"/events", nil, 200},
+		{"/ws", ws, 101},
+		{"/api/changes", nil, 200},
+	}
+	cases := []struct {
+		name, host, origin string
+		want               int // 0: the endpoint's success
+	}{
+		{"forged host", "evil.example" + port, "", http.StatusMisdirectedRequest},
+		{"forged host, same-looking origin", "evil.example" + port, "http://evil.example" + port, http.StatusMisdirectedRequest},
+		{"forged origin", "127.0.0.1" + port, "https://evil.example", http.StatusForbidden},
+		{"allowed origin", "127.0.0.1" + port, "https://app.example.com", 0},
+		{"same origin", "127.0.0.1" + port, "http://127.0.0.1" + port, 0},
+		{"localhost", "localhost" + port, "http://localhost" + port, 0},
+		{"allowed host", "pgcdc.internal" + port, "http://pgcdc.internal" + port, 0},
+		{"no browser", "[::1]" + port, "", 0},
+	}
+	for _, ep := range endpoints {
+		for _, c := range cases {
+			t.Run(ep.path+"/"+c.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, "GET", st.base+ep.path, nil)
+				for k, v := range ep.header {
+					req.Header[k] = v
+				}
+				req.Host = c.host
+				if c.origin != "" {
+					req.Header.Set("Origin", c.origin)
+				}
+				resp, err := http.DefaultTransport.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				want := c.want
+				if want == 0 {
+					want = ep.ok
+				}
+				if resp.StatusCode != want {
+					b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, want, b)
+				}
+				if c.origin == "https://app.example.com" && ep.ok != 101 && resp.Header.Get("Access-Control-Allow-Origin") != c.origin {
+					t.Fatalf("allowed origin without CORS headers: %v", resp.Header)
+				}
+			})
+		}
 	}
 }

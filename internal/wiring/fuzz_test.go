@@ -69,7 +69,7 @@ func FuzzBuild(f *testing.F) {
 		}
 		log := discardLogger()
 		outs, err := Outputs(cfg, Deps{Log: log, Catalog: pipeline.StaticCatalog(nil), Stdout: io.Discard,
-			Server: httpserver.New(cfg.Server, log), Drain: cfg.Pipeline.DrainTimeout, Version: "fuzz"})
+			Server: httpserver.New(cfg.Server, log), Version: "fuzz"})
 		if err != nil {
 			if msg := err.Error(); !strings.Contains(msg, "dead_letter") && !strings.Contains(msg, "tls:") {
 				t.Fatalf("a validated config does not build: %v", err)

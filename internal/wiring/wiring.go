@@ -13,18 +13,21 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 	natssink "github.com/pgcdc/pgcdc/sinks/nats"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 	"github.com/pgcdc/pgcdc/sinks/sse"
 	"github.com/pgcdc/pgcdc/sinks/stdout"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
 	"github.com/pgcdc/pgcdc/sinks/ws"
 	"github.com/pgcdc/pgcdc/source"
+	"github.com/pgcdc/pgcdc/source/listen"
+	"github.com/pgcdc/pgcdc/source/triggers"
 )
 
 // Deps are what sink constructors may need from the rest of the process.
@@ -33,9 +36,45 @@ type Deps struct {
 	Catalog pipeline.Catalog
 	Stdout  io.Writer
 	DB      string // database name, for CloudEvents sources
-	Server  *httpserver.Server
-	Drain   time.Duration
+	// Server carries the sse and websocket sinks and /api/changes; it
+	// may be nil when NeedsServer(cfg) is false.
+	Server *httpserver.Server
+	// WALEnd, when not nil, is the server's current WAL end (the
+	// source's WALEnd): resume ids beyond it get a reset.
+	WALEnd  func() pipeline.LSN
 	Version string // for the webhook User-Agent
+}
+
+// NeedsServer reports whether the config needs the HTTP server: an sse or
+// websocket sink, or server.listen set (after SetDefaults, listen is
+// empty only when no sink needs it and the file did not set it).
+func NeedsServer(cfg *config.Config) bool { return cfg.Server.Listen != "" }
+
+// Gate returns the admission of the live endpoints (Host, Origin,
+// authorization) from the server settings. It is where authentication
+// (server.auth) will plug in, as the gate's live.Authorizer: every SSE,
+// WebSocket and /api/changes request passes live.Gate.Admit before its
+// parameters are read, and the Scope it returns is applied before any
+// client filter.
+func Gate(s config.Server) (*live.Gate, error) {
+	g, err := live.NewGate(s.AllowedHosts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("server.allowed_hosts: %w", err)
+	}
+	return g, nil
+}
+
+// LiveSettings maps a validated, defaulted broadcast sink's settings to
+// the live sinks' typed settings: the one place they are built.
+func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN) live.Settings {
+	return live.Settings{
+		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
+			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
+		AllowedOrigins: b.AllowedOrigins,
+		WriteTimeout:   b.WriteTimeout,
+		Gate:           gate,
+		WALEnd:         walEnd,
+	}
 }
 
 // Transforms builds the global transform chain (nil when there is none).
@@ -74,11 +113,21 @@ func filterProject(f *config.Filter, p *config.Project) (pipeline.Chain, error) 
 	return chain, nil
 }
 
-// Outputs builds every configured sink with its own transforms.
+// Outputs builds every configured sink with its own transforms, mounts
+// the sse and websocket sinks on d.Server at their paths, and
+// /api/changes over the first of them.
 func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	outs := make([]pipeline.Output, 0, len(cfg.Sinks))
+	var gate *live.Gate
+	var changes http.Handler
 	for i, sc := range cfg.Sinks {
-		sink, err := buildSink(sc, d)
+		if (sc.Type == config.TypeSSE || sc.Type == config.TypeWebSocket) && gate == nil {
+			var err error
+			if gate, err = Gate(cfg.Server); err != nil {
+				return nil, err
+			}
+		}
+		sink, h, err := buildSink(sc, d, gate)
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}
@@ -91,42 +140,59 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 			t = chain
 		}
 		outs = append(outs, pipeline.Output{Sink: sink, Transform: t})
+		if h != nil && changes == nil {
+			changes = live.Changes(h, gate, live.NewOrigins(sc.AllowedOrigins))
+		}
+	}
+	if changes != nil {
+		if err := d.Server.Handle(httpserver.PathChanges, changes); err != nil {
+			return nil, err
+		}
 	}
 	return outs, nil
 }
 
-func buildSink(sc config.Sink, d Deps) (pipeline.Sink, error) {
+// buildSink builds one sink; for a broadcast sink it also returns its
+// hub (for /api/changes).
+func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub, error) {
 	switch sc.Type {
 	case config.TypeStdout:
-		return stdout.New(sc.Name, d.Stdout), nil
+		return stdout.New(sc.Name, d.Stdout), nil, nil
 	case config.TypeNATS:
-		return natssink.New(NATSSinkConfig(sc), d.Log, natssink.WithCatalog(d.Catalog))
+		s, err := natssink.New(NATSSinkConfig(sc), d.Log, natssink.WithCatalog(d.Catalog))
+		return s, nil, err
 	case config.TypeWebhook:
 		wc, err := WebhookConfig(sc)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
-	case "sse", "websocket":
+		s, err := webhook.New(wc, d.Log, webhook.WithDatabase(d.DB), webhook.WithVersion(d.Version))
+		return s, nil, err
+	case config.TypeSSE, config.TypeWebSocket:
+		if d.Server == nil {
+			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
+		}
+		st := LiveSettings(sc.Broadcast, gate, d.WALEnd)
 		var sink interface {
 			pipeline.Sink
 			http.Handler
+			Hub() *hub.Hub
 		}
 		var err error
-		if sc.Type == "sse" {
-			sink, err = sse.New(sc, d.Catalog, d.Log, sse.WithDrainTimeout(d.Drain))
+		if sc.Type == config.TypeSSE {
+			sink, err = sse.New(sse.Config{Name: sc.Name, Settings: st, ClientRetry: sc.ClientRetry, EventNames: sc.EventNames}, d.Catalog, d.Log)
 		} else {
-			sink, err = ws.New(sc, d.Catalog, d.Log, ws.WithDrainTimeout(d.Drain))
+			sink, err = ws.New(ws.Config{Name: sc.Name, Settings: st, MaxMessageBytes: sc.MaxMessageBytes}, d.Catalog, d.Log)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := d.Server.Handle(sc.Path, sink); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return sink, nil
+		return sink, sink.Hub(), nil
 	}
-	return nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
+	return nil, nil, fmt.Errorf("sink type %q is not available in this build", sc.Type)
 }
 
 // SourceConfig maps the config to the replication source's settings.
@@ -136,7 +202,8 @@ func SourceConfig(cfg *config.Config) source.Config {
 		Slot: s.Slot, Publication: s.Publication, Tables: s.Tables, Create: s.Create,
 		StatusInterval:   s.StatusInterval,
 		ReconnectInitial: s.Reconnect.Initial, ReconnectMax: s.Reconnect.Max, ReconnectMaxElapsed: s.Reconnect.MaxElapsed,
-		BatchEvents: cfg.Pipeline.BatchEvents,
+		BatchEvents:     cfg.Pipeline.BatchEvents,
+		RetainedWALWarn: s.RetainedWALWarn,
 	}
 }
 
@@ -195,7 +262,9 @@ func FilterChecks(cfg *config.Config) (Checks, error) {
 // Run checks every filter and projection against cat. Each warning and
 // each problem of the error is one line starting with the key path, e.g.
 // `transforms[0].filter.where[0]: unknown column "pricee" in public.orders...`.
-func (cs Checks) Run(cat pipeline.Catalog) (warnings []string, err error) {
+// With running set (a re-check after the catalog changed), a table that is
+// no longer published is a warning: it has no changes left to drop.
+func (cs Checks) Run(cat pipeline.Catalog, running bool) (warnings []string, err error) {
 	var problems []string
 	for _, c := range cs {
 		ws, err := c.check(cat)
@@ -207,6 +276,10 @@ func (cs Checks) Run(cat pipeline.Catalog) (warnings []string, err error) {
 		case err == nil:
 		case errors.As(err, &tes):
 			for _, e := range tes {
+				if running && errors.Is(e, transform.ErrNotPublished) {
+					warnings = append(warnings, c.Path+"."+e.Error())
+					continue
+				}
 				problems = append(problems, c.Path+"."+e.Error())
 			}
 		default:
@@ -241,9 +314,11 @@ type Source interface {
 	Ready() bool
 }
 
-// NewSource builds the source that cfg.Source.Type selects. stopAt, when
-// not zero, makes it stop by itself after that position (--until-lsn).
-func NewSource(cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) (Source, error) {
+// NewSource builds the source that cfg.Source.Type selects. configPath is
+// the config file ("" for none), which the source's hints name; stopAt,
+// when not zero, makes it stop by itself after that position
+// (--until-lsn).
+func NewSource(cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (Source, error) {
 	switch cfg.Source.Type {
 	case config.SourceReplication, "":
 		conn, err := source.NewConnector(cfg.Source.DSN)
@@ -251,10 +326,22 @@ func NewSource(cfg *config.Config, log *slog.Logger, stopAt pipeline.LSN) (Sourc
 			return nil, err
 		}
 		scfg := SourceConfig(cfg)
-		scfg.StopAt = stopAt
+		scfg.StopAt, scfg.ConfigPath = stopAt, configPath
 		return source.New(conn, scfg, log), nil
 	case config.SourceNATS:
 		return EdgeSource(cfg, log, "", 0), nil
+	case config.SourceTriggers, config.SourceListen:
+		if stopAt != 0 {
+			return nil, fmt.Errorf("--until-lsn needs source.type %s: the %s source has no WAL positions", config.SourceReplication, cfg.Source.Type)
+		}
+		conn, err := source.NewConnector(cfg.Source.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Source.Type == config.SourceTriggers {
+			return triggers.New(conn, TriggersConfig(cfg), log), nil
+		}
+		return listen.New(conn, ListenConfig(cfg), log), nil
 	}
 	return nil, fmt.Errorf("source.type %q is not available in this build", cfg.Source.Type)
 }

@@ -30,7 +30,7 @@ func ExampleNewFilter() {
 	})
 	fmt.Println(err)
 	// Output:
-	// ops[1]: unknown op "upsert": want one of insert, update, delete, truncate, read
+	// ops[1]: unknown op "upsert": want one of insert, update, delete, truncate, read, snapshot_started, snapshot_completed
 	// where[1]: filter "region=in.(eu,us": in list "(eu,us" is not parenthesized: want in.(a,b,...)
 }
 

@@ -121,7 +121,7 @@ func (f *Filter) Apply(e *pipeline.Event) *pipeline.Event {
 	if !f.MatchTable(e.Schema, e.Table) || !f.MatchOp(e.Op) {
 		return nil
 	}
-	if len(f.where) == 0 || e.Op == pipeline.OpTruncate {
+	if len(f.where) == 0 || e.Op == pipeline.OpTruncate || e.Op.Control() {
 		return e
 	}
 	row := e.After
@@ -182,6 +182,10 @@ func opBit(op pipeline.Op) opSet {
 		return 8
 	case pipeline.OpRead:
 		return 16
+	case pipeline.OpSnapshotStarted:
+		return 32
+	case pipeline.OpSnapshotCompleted:
+		return 64
 	}
 	return 0
 }

@@ -121,7 +121,7 @@ func TestNewFilterErrors(t *testing.T) {
 	want := []string{
 		`tables[1]: table pattern "a.b.c": too many dots: want schema.table; double-quote a name that contains a dot, e.g. "my.schema".orders`,
 		`exclude_tables[0]: table pattern "": empty: want schema.table, e.g. public.orders or public.*`,
-		`ops[1]: unknown op "upsert": want one of insert, update, delete, truncate, read`,
+		`ops[1]: unknown op "upsert": want one of insert, update, delete, truncate, read, snapshot_started, snapshot_completed`,
 		`where[1]: filter "total=gtx.5": unknown operator "gtx": want one of eq, neq, lt, lte, gt, gte, in, is, like (optionally prefixed by not.)`,
 	}
 	if len(es) != len(want) {

@@ -108,7 +108,7 @@ func newProject(tables []TablePattern, cols []string, include bool, names fieldN
 // input event and its rows are never modified. When the projection drops
 // nothing it returns e itself.
 func (p *Project) Apply(e *pipeline.Event) *pipeline.Event {
-	if p == nil || e.Op == pipeline.OpTruncate || !p.MatchTable(e.Schema, e.Table) {
+	if p == nil || e.Op == pipeline.OpTruncate || e.Op.Control() || !p.MatchTable(e.Schema, e.Table) {
 		return e
 	}
 	before, b := p.row(e.Before)

@@ -73,7 +73,7 @@ func TestSubscriptionErrors(t *testing.T) {
 	if want := []string{"op", "table", "op", "filter", "select"}; !reflect.DeepEqual(fields, want) {
 		t.Errorf("fields = %v, want %v\n%v", fields, want, err)
 	}
-	if es[2].Error() != `op: unknown op "upsert": want one of insert, update, delete, truncate, read` {
+	if es[2].Error() != `op: unknown op "upsert": want one of insert, update, delete, truncate, read, snapshot_started, snapshot_completed` {
 		t.Errorf("op error = %q", es[2])
 	}
 }

@@ -155,3 +155,19 @@ func (g glob) match(s string) bool {
 	}
 	return true
 }
+
+// WholeSchema reports whether the pattern matches every table of one
+// schema (schema.* with a schema name without wildcards), and returns the
+// schema.
+func (p TablePattern) WholeSchema() (schema string, ok bool) {
+	if p.schema.star || !p.table.star || p.table.lit != "*" {
+		return "", false
+	}
+	return p.schema.lit, true
+}
+
+// All reports whether the pattern matches every table of every schema
+// (* or *.*).
+func (p TablePattern) All() bool {
+	return p.schema.star && p.schema.lit == "*" && p.table.star && p.table.lit == "*"
+}

@@ -89,3 +89,31 @@ func TestTablePatternErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTablePatternWholeSchemaAndAll(t *testing.T) {
+	for _, tt := range []struct {
+		pattern string
+		schema  string
+		whole   bool
+		all     bool
+	}{
+		{"public.*", "public", true, false},
+		{`"we.ird".*`, "we.ird", true, false},
+		{"*", "", false, true},
+		{"*.*", "", false, true},
+		{"pub*.*", "", false, false},
+		{"public.order*", "", false, false},
+		{"public.orders", "", false, false},
+		{"orders", "", false, false},
+		{"*.orders", "", false, false},
+	} {
+		p, err := ParseTablePattern(tt.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema, whole := p.WholeSchema()
+		if schema != tt.schema || whole != tt.whole || p.All() != tt.all {
+			t.Errorf("%s: WholeSchema() = %q, %v; All() = %v; want %q, %v, %v", tt.pattern, schema, whole, p.All(), tt.schema, tt.whole, tt.all)
+		}
+	}
+}

@@ -18,7 +18,10 @@ func BenchmarkFanout1000(b *testing.B) {
 	const readers = 1000
 	var g hubtest.Gen
 	evs := g.Orders(0, 4096)
-	h := New("bench", config.Broadcast{ClientBuffer: 1 << 20, Replay: config.Replay{MaxEvents: 1 << 20}}, nil, nil)
+	h, err := New("bench", testConfig(config.Broadcast{ClientBuffer: 1 << 20, Replay: config.Replay{MaxEvents: 1 << 20}}), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for r := 0; r < readers; r++ {
 		c, _, _ := h.Seek("")

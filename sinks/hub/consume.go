@@ -15,10 +15,12 @@ import (
 //
 // When in is closed it closes the hub gracefully (clients receive what was
 // published, then their streams end cleanly) and waits until every client
-// has left or drain passes, whichever is first; then it aborts whatever
-// remains and returns nil. When ctx ends it aborts at once and returns nil:
-// every batch it received was already acknowledged.
-func (h *Hub) Consume(ctx context.Context, in <-chan *pipeline.Batch, drain time.Duration) error {
+// has left or ctx ends, whichever is first; then it aborts whatever
+// remains and returns nil. The drain has no clock of its own: the caller
+// (the pipeline) cancels ctx at its drain deadline. When ctx ends before
+// in is closed, Consume aborts at once and returns nil: every batch it
+// received was already acknowledged.
+func (h *Hub) Consume(ctx context.Context, in <-chan *pipeline.Batch) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	beat := time.NewTicker(h.heartbeat)
@@ -27,9 +29,9 @@ func (h *Hub) Consume(ctx context.Context, in <-chan *pipeline.Batch, drain time
 		select {
 		case b, ok := <-in:
 			if !ok {
-				h.log.Info("input closed: ending client streams", "sink", h.name)
+				h.log.Info("input closed: ending client streams")
 				h.Close()
-				h.waitIdle(ctx, drain)
+				h.waitIdle(ctx)
 				return nil
 			}
 			h.Publish(b.Events)
@@ -46,18 +48,15 @@ func (h *Hub) Consume(ctx context.Context, in <-chan *pipeline.Batch, drain time
 	}
 }
 
-// waitIdle waits for every client to leave, then aborts stragglers.
-func (h *Hub) waitIdle(ctx context.Context, drain time.Duration) {
-	if drain <= 0 {
-		drain = 10 * time.Second
-	}
-	t := time.NewTimer(drain)
-	defer t.Stop()
+// waitIdle waits for every client to leave or ctx to end, then aborts
+// stragglers.
+func (h *Hub) waitIdle(ctx context.Context) {
 	select {
 	case <-h.idle:
-	case <-t.C:
-		h.log.Warn("clients did not finish within the drain timeout: closing them", "sink", h.name, "timeout", drain)
 	case <-ctx.Done():
+		if n := h.Stats().Clients; n > 0 {
+			h.log.Warn("clients did not finish before the drain deadline: closing them", "clients", n)
+		}
 	}
 	h.Abort()
 }

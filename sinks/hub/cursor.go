@@ -47,6 +47,9 @@ func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
 	case id.less(h.floor):
 		return live, fmt.Sprintf("event %s is older than the replay buffer (it holds the events after %s): events may be missing; reload your state", lastID, h.floor), nil
 	case h.last.less(id):
+		if end := h.walEndLocked(); end != 0 && end < id.lsn {
+			return live, fmt.Sprintf("event %s is past the server's WAL end %s: it comes from another timeline (a restore or a failover); reload your state", lastID, end), nil
+		}
 		live.skip, live.skipping = id, true
 		return live, "", nil
 	}
@@ -54,6 +57,15 @@ func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
 	c.minLag = h.ring.head - c.next
 	c.pending = c.minLag
 	return c, "", nil
+}
+
+// walEndLocked returns the server's WAL end, 0 when unknown. It calls the
+// WithWALEnd function, which must not call back into the hub.
+func (h *Hub) walEndLocked() pipeline.LSN {
+	if h.walEnd == nil {
+		return 0
+	}
+	return h.walEnd()
 }
 
 // Next appends to dst the events at the cursor, in order, and advances it:

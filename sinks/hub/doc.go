@@ -34,7 +34,10 @@
 //     has not received yet (pgcdc restarted and PostgreSQL is re-sending
 //     from the confirmed position). The cursor waits at the newest end and
 //     skips re-sent events up to and including X: exactly the events after
-//     X, no duplicates.
+//     X, no duplicates. With WithWALEnd, an X whose LSN is beyond the
+//     server's WAL end is a reset instead: the server never wrote it, so X
+//     comes from another timeline (a restore, or a failover to a cluster
+//     with lower LSNs) and waiting for it would be a silently empty stream.
 //   - X before the floor, or any X while the hub has received nothing yet
 //     (events after X may have been confirmed and never come again): a
 //     reset. The cursor is live and the sink tells the client to reload its
@@ -43,6 +46,22 @@
 // Seek and the first Next are atomic with respect to Publish: the cursor is
 // a ring position, so events published while a client registers are simply
 // ahead of it. No gap, no duplicate.
+//
+// # Shutdown
+//
+// Consume is the sink's Run. When the pipeline closes its input (after the
+// source stopped and the in-flight batches were delivered), Consume closes
+// the hub: every client gets the events published so far, then its stream
+// ends (Next reports ErrClosed), and Consume returns once the last client
+// has left or its context ends, whichever is first; then it aborts the
+// rest. The hub has no clock of its own: the caller's context carries the
+// one drain deadline. The HTTP server, shut down after the pipeline, finds
+// the streams already ended (and ends them itself, through the sink's
+// CloseStreams, if it is shut down first).
+//
+// The hub is the transport-agnostic core: it imports no net/http. The HTTP
+// side (hijacked connections, query parsing, origins, the per-client write
+// loop) is package live.
 //
 // Publish drops an event whose id is not greater than the newest id it has
 // seen: PostgreSQL re-sends transactions after a reconnect, and broadcast

@@ -1,24 +1,51 @@
 package hub
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
-// Defaults used when a config value is zero or negative (the config package
-// applies the same ones; the hub does not rely on it).
-const (
-	DefaultMaxEvents    = 10000
-	DefaultMaxBytes     = 32 << 20
-	DefaultMaxAge       = time.Hour
-	DefaultClientBuffer = 1024
-	DefaultHeartbeat    = 15 * time.Second
-)
+// Config sizes a Hub. Every field must be positive: the defaults live in
+// package config, and internal/wiring fills a Config from the validated,
+// defaulted sink settings.
+type Config struct {
+	// MaxEvents, MaxBytes and MaxAge bound the replay buffer; the first
+	// limit reached evicts the oldest events.
+	MaxEvents int
+	MaxBytes  int64
+	MaxAge    time.Duration
+	// ClientBuffer is how many events a client may fall behind before
+	// Next reports an overflow.
+	ClientBuffer int
+	// Heartbeat is the interval of Beat while Consume runs.
+	Heartbeat time.Duration
+}
+
+// check reports every field that is not positive.
+func (c Config) check() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"replay max events", c.MaxEvents > 0},
+		{"replay max bytes", c.MaxBytes > 0},
+		{"replay max age", c.MaxAge > 0},
+		{"client buffer", c.ClientBuffer > 0},
+		{"heartbeat", c.Heartbeat > 0},
+	} {
+		if !f.ok {
+			errs = append(errs, fmt.Errorf("%s must be positive", f.name))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Wake-ups are coalesced. The first event after a quiet interval wakes the
 // clients at once; under load, events that arrive within the interval are
@@ -60,6 +87,7 @@ type Hub struct {
 	clientBuffer uint64
 	heartbeat    time.Duration
 	head         func(*pipeline.Event) []byte // see WithHead; nil: none
+	walEnd       func() pipeline.LSN          // see WithWALEnd; nil: unknown
 	procs        int                          // GOMAXPROCS at New, for wakeInterval
 
 	mu    sync.RWMutex
@@ -91,10 +119,23 @@ type Option func(*Hub)
 // the replay buffer's byte limit and must not be modified.
 func WithHead(head func(*pipeline.Event) []byte) Option { return func(h *Hub) { h.head = head } }
 
-// New returns the hub of the sink named name, sized by cfg.Replay and
-// cfg.ClientBuffer. cat is the catalog subscriptions are checked against;
-// it may be nil (no checks against published tables and columns).
-func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.Logger, opts ...Option) *Hub {
+// WithWALEnd gives the hub the server's current WAL end (the source's
+// WALEnd), so that Seek can tell an id from another timeline: an id whose
+// LSN is beyond what the server has written cannot come from this
+// server's history (a restore, or a failover to a cluster with lower
+// LSNs), and waiting for it would give the client a silently empty
+// stream. walEnd is called once per Seek of such an id and must be fast
+// and safe for concurrent use; it returns 0 while the WAL end is unknown.
+func WithWALEnd(walEnd func() pipeline.LSN) Option { return func(h *Hub) { h.walEnd = walEnd } }
+
+// New returns the hub of the sink named name, sized by cfg. cat is the
+// catalog subscriptions are checked against; it may be nil (no checks
+// against published tables and columns). logger is the sink's, already
+// scoped with its name: the hub adds no sink attribute of its own.
+func New(name string, cfg Config, cat pipeline.Catalog, logger *slog.Logger, opts ...Option) (*Hub, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("broadcast hub %q: %w", name, err)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,10 +144,10 @@ func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.L
 		cat:          cat,
 		log:          logger,
 		met:          metricsFor(name),
-		maxEvents:    cfg.Replay.MaxEvents,
-		maxBytes:     cfg.Replay.MaxBytes,
-		maxAge:       cfg.Replay.MaxAge,
-		clientBuffer: uint64(max(cfg.ClientBuffer, 0)),
+		maxEvents:    cfg.MaxEvents,
+		maxBytes:     cfg.MaxBytes,
+		maxAge:       cfg.MaxAge,
+		clientBuffer: uint64(cfg.ClientBuffer),
 		heartbeat:    cfg.Heartbeat,
 		wake:         make(chan struct{}),
 		beat:         make(chan struct{}),
@@ -114,25 +155,10 @@ func New(name string, cfg config.Broadcast, cat pipeline.Catalog, logger *slog.L
 		idle:         make(chan struct{}),
 		procs:        runtime.GOMAXPROCS(0),
 	}
-	if h.maxEvents <= 0 {
-		h.maxEvents = DefaultMaxEvents
-	}
-	if h.maxBytes <= 0 {
-		h.maxBytes = DefaultMaxBytes
-	}
-	if h.maxAge <= 0 {
-		h.maxAge = DefaultMaxAge
-	}
-	if h.clientBuffer == 0 {
-		h.clientBuffer = DefaultClientBuffer
-	}
-	if h.heartbeat <= 0 {
-		h.heartbeat = DefaultHeartbeat
-	}
 	for _, o := range opts {
 		o(h)
 	}
-	return h
+	return h, nil
 }
 
 // Name returns the name of the sink the hub belongs to.
@@ -200,7 +226,7 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 	if dropped > 0 {
 		h.met.duplicates.Add(float64(dropped))
 		h.log.Info("dropped events already broadcast (re-sent after a reconnect)",
-			"sink", h.name, "count", dropped, "first", firstDrop.String())
+			"count", dropped, "first", firstDrop.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,9 +15,20 @@ import (
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
 )
 
-func newHub(t testing.TB, b config.Broadcast) *Hub {
+// testConfig is b with the defaults, as a hub Config.
+func testConfig(b config.Broadcast) Config {
+	b = hubtest.Broadcast(config.TypeSSE, b)
+	return Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
+		ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat}
+}
+
+func newHub(t testing.TB, b config.Broadcast, opts ...Option) *Hub {
 	t.Helper()
-	return New(t.Name(), b, hubtest.Catalog(), nil)
+	h, err := New(t.Name(), testConfig(b), hubtest.Catalog(), nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func ids(evs []*pipeline.Event) []string {
@@ -136,6 +148,27 @@ func TestSeek(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("ahead of the WAL end is a reset", func(t *testing.T) {
+		end := evs[16].CommitLSN
+		h := newHub(t, config.Broadcast{}, WithWALEnd(func() pipeline.LSN { return end }))
+		h.Publish(evs[:15])
+		// Between the newest received event and the WAL end: PostgreSQL
+		// is re-sending, skip up to the id.
+		if _, reset, err := h.Seek(evs[16].ID()); err != nil || reset != "" {
+			t.Fatalf("Seek(at the WAL end) = %q, %v; want no reset", reset, err)
+		}
+		// Past the WAL end: another timeline.
+		_, reset, err := h.Seek(evs[17].ID())
+		if err != nil || !strings.Contains(reset, "past the server's WAL end "+end.String()) {
+			t.Fatalf("Seek(past the WAL end) = %q, %v; want a reset naming the WAL end", reset, err)
+		}
+		// An unknown WAL end (0) keeps the old behaviour.
+		end = 0
+		if _, reset, _ := h.Seek(evs[17].ID()); reset != "" {
+			t.Fatalf("Seek with an unknown WAL end = %q, want no reset", reset)
+		}
+	})
 
 	t.Run("ahead of the buffer skips re-sent events", func(t *testing.T) {
 		c, reset, err := h.Seek(evs[17].ID())
@@ -401,7 +434,9 @@ func TestConsume(t *testing.T) {
 		h := newHub(t, config.Broadcast{Replay: config.Replay{MaxAge: 10 * time.Second}})
 		in := make(chan *pipeline.Batch)
 		done := make(chan error)
-		go func() { done <- h.Consume(t.Context(), in, time.Second) }()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go func() { done <- h.Consume(ctx, in) }()
 		var acked int
 		for _, e := range g.Orders(0, 3) {
 			in <- pipeline.NewBatch([]*pipeline.Event{e}, 0, func() { acked++ })
@@ -421,7 +456,15 @@ func TestConsume(t *testing.T) {
 		if !h.Closed() {
 			t.Fatal("hub not closed after input closed")
 		}
-		time.Sleep(2 * time.Second) // drain timeout: the straggler is aborted
+		// The drain has no clock of its own: Consume waits for the
+		// straggler until the caller's context ends, then aborts it.
+		time.Sleep(time.Hour)
+		select {
+		case err := <-done:
+			t.Fatalf("Consume returned %v while a client was still draining and ctx was live", err)
+		default:
+		}
+		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}

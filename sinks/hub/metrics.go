@@ -61,7 +61,14 @@ type sinkMetrics struct {
 	latency      prometheus.Observer
 }
 
+// disconnectReasons are the values of the reason label, initialised for
+// every sink so that dashboards and alerts see zeros before the first one.
+var disconnectReasons = []string{ReasonClientClosed, ReasonOverflow, ReasonWriteError, ReasonReadError, ReasonShutdown}
+
 func metricsFor(sink string) *sinkMetrics {
+	for _, r := range disconnectReasons {
+		disconnectsTotal.WithLabelValues(sink, r)
+	}
 	return &sinkMetrics{
 		name:         sink,
 		clients:      clientsGauge.WithLabelValues(sink),

@@ -118,7 +118,7 @@ func reportLoad(b *testing.B, lat [][]int32, elapsed, cpu time.Duration) {
 // about 0.4 KB), included in the figure.
 func BenchmarkIdleConnMemory(b *testing.B) {
 	const n = 1000
-	s, err := New(config.Sink{Name: "idle", Type: "sse"}, hubtest.Catalog(), nil)
+	s, err := New(testConfig("idle", config.Broadcast{}), hubtest.Catalog(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

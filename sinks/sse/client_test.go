@@ -15,13 +15,14 @@ import (
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live/livetest"
 )
 
 // newSink returns a running SSE sink behind a loopback test server, and
 // the feeder of its input.
 func newSink(t testing.TB, b config.Broadcast) (*Sink, *httptest.Server, *hubtest.Feeder) {
 	t.Helper()
-	s, err := New(config.Sink{Name: "live", Type: "sse", Broadcast: b}, hubtest.Catalog(), nil)
+	s, err := New(testConfig("live", b), hubtest.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +30,13 @@ func newSink(t testing.TB, b config.Broadcast) (*Sink, *httptest.Server, *hubtes
 	f := hubtest.Run(t, context.Background(), s)
 	t.Cleanup(srv.Close) // runs before the feeder's cleanup (LIFO)
 	return s, srv, f
+}
+
+// testConfig is the config of an SSE sink named name with b and the
+// defaults, as wiring builds it.
+func testConfig(name string, b config.Broadcast) Config {
+	st, b := livetest.Settings(config.TypeSSE, b)
+	return Config{Name: name, Settings: st, ClientRetry: b.ClientRetry, EventNames: b.EventNames}
 }
 
 // rawClient reads an event stream over a plain TCP connection, with

@@ -188,6 +188,7 @@ func TestStalledClientIsolated(t *testing.T) {
 	// 4 MB for the runtime, the feeder and GC slack. It does not depend on
 	// how much is published: a per-client queue without a bound would hold
 	// the ~24 MB published while the client was stalled.
+	const maxBytes = 32 << 10 // package live's per-write budget
 	bound := uint64(replayMax + (readers+1)*(maxBytes+2*eventSize+8<<10) + 4<<20)
 	t.Logf("live heap: base %d KB, peak %d KB (+%d KB), bound +%d KB; published %d KB",
 		base>>10, peak>>10, (peak-base)>>10, bound>>10, n*(eventSize+300)>>10)

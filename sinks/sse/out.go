@@ -9,22 +9,21 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 )
 
 // headroom is the space kept free at the start of every buffer handed to
-// output.write: the hijacked path writes the chunk header there, so that
+// output.Send: the hijacked path writes the chunk header there, so that
 // a chunk goes out in one write with no copy.
 const headroom = len("ffffffff\r\n")
 
 // output is where a stream's bytes go. Every method is called from the
 // stream's goroutine only.
 type output interface {
+	live.Output // Send(b): sends b[headroom:] and flushes it, within the write timeout
 	// begin sends the response head (200 and the headers set on the
 	// ResponseWriter) and b[headroom:], the first bytes of the stream.
 	begin(b []byte) error
-	// write sends b[headroom:] and flushes it, within the write timeout.
-	write(b []byte) error
 	// gone is closed when the client closes the connection.
 	gone() <-chan struct{}
 	// finish ends the response: with a proper end when clean, cut
@@ -32,32 +31,21 @@ type output interface {
 	finish(clean bool)
 }
 
-// rawOut writes the response straight to the hijacked HTTP/1.1 connection,
-// chunked: one write system call per flush (net/http's ResponseWriter makes
-// two or three when a flush holds more than its buffers), no per-write
-// deadline re-arming, and none of net/http's per-connection buffers, which
-// an idle stream would otherwise hold for its whole life.
+// rawOut writes the response straight to the hijacked HTTP/1.1 connection
+// (live.Conn), chunked: one write system call per flush (net/http's
+// ResponseWriter makes two or three when a flush holds more than its
+// buffers), and none of net/http's per-connection buffers, which an idle
+// stream would otherwise hold for its whole life.
 type rawOut struct {
-	conn     net.Conn
-	deadline hub.WriteDeadline
-	header   http.Header
-	closed   chan struct{}
-	failed   bool // a write failed: the connection is of no more use
+	conn   live.Conn
+	header http.Header
+	closed chan struct{}
 }
 
-// hijack takes over the connection of an HTTP/1.1 request. It returns nil
-// when that is not possible (HTTP/1.0 or 2, a ResponseWriter that cannot
-// hijack); the caller then streams through the ResponseWriter.
-func hijack(w http.ResponseWriter, r *http.Request, timeout time.Duration) *rawOut {
-	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
-		return nil
-	}
-	conn, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return nil
-	}
-	o := &rawOut{conn: conn, deadline: hub.NewWriteDeadline(timeout), header: w.Header(), closed: make(chan struct{})}
-	go o.watch(rw.Reader)
+func newRawOut(conn net.Conn, buffered *bufio.Reader, header http.Header, timeout time.Duration) *rawOut {
+	o := &rawOut{header: header, closed: make(chan struct{})}
+	o.conn.Init(conn, timeout)
+	go o.watch(buffered)
 	return o
 }
 
@@ -91,14 +79,14 @@ func (o *rawOut) begin(b []byte) error {
 	o.header = nil
 	head.WriteString("\r\n")
 	head.Write(chunk(b))
-	return o.send(head.Bytes())
+	return o.conn.Send(head.Bytes())
 }
 
-func (o *rawOut) write(b []byte) error {
+func (o *rawOut) Send(b []byte) error {
 	if len(b) <= headroom {
 		return nil
 	}
-	return o.send(chunk(b))
+	return o.conn.Send(chunk(b))
 }
 
 // chunk frames b[headroom:] as one chunk of a chunked body, in place: the
@@ -113,26 +101,14 @@ func chunk(b []byte) []byte {
 	return append(b[start:], '\r', '\n')
 }
 
-func (o *rawOut) send(b []byte) error {
-	if o.failed {
-		return net.ErrClosed
-	}
-	err := o.deadline.Arm(o.conn)
-	if err == nil {
-		_, err = o.conn.Write(b)
-	}
-	o.failed = err != nil
-	return err
-}
-
 func (o *rawOut) gone() <-chan struct{} { return o.closed }
 
-// finish sends the last chunk when clean and every write went through,
-// then closes the connection. The watcher returns when the close fails its
-// read.
+// finish sends the last chunk when clean (a failed connection refuses
+// it), then closes the connection. The watcher returns when the close
+// fails its read.
 func (o *rawOut) finish(clean bool) {
-	if clean && !o.failed {
-		_ = o.send([]byte("0\r\n\r\n"))
+	if clean {
+		_ = o.conn.Send([]byte("0\r\n\r\n"))
 	}
 	_ = o.conn.Close()
 }
@@ -152,10 +128,10 @@ func newHTTPOut(w http.ResponseWriter, r *http.Request, timeout time.Duration) *
 
 func (o *httpOut) begin(b []byte) error {
 	o.w.WriteHeader(http.StatusOK)
-	return o.write(b)
+	return o.Send(b)
 }
 
-func (o *httpOut) write(b []byte) error {
+func (o *httpOut) Send(b []byte) error {
 	if err := o.rc.SetWriteDeadline(time.Now().Add(o.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
-	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live"
 	r3sse "github.com/r3labs/sse/v2"
 )
 
@@ -238,7 +238,7 @@ func TestBadRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var body hub.ErrorBody
+			var body live.ErrorBody
 			raw, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(raw, &body) != nil {
 				t.Fatalf("status %d, body %s", resp.StatusCode, raw)
@@ -400,10 +400,17 @@ func TestStreamWithoutHijack(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	if _, err := New(config.Sink{Name: "x", Type: "websocket"}, nil, nil); err == nil || !strings.Contains(err.Error(), "want sse") {
-		t.Fatalf("wrong type: %v", err)
-	}
-	if _, err := New(config.Sink{Type: "sse"}, nil, nil); err == nil {
-		t.Fatal("no name: no error")
+	for name, mod := range map[string]func(*Config){
+		"no name":          func(c *Config) { c.Name = "" },
+		"no client retry":  func(c *Config) { c.ClientRetry = 0 },
+		"no write timeout": func(c *Config) { c.WriteTimeout = 0 },
+		"no heartbeat":     func(c *Config) { c.Hub.Heartbeat = 0 },
+		"no replay limit":  func(c *Config) { c.Hub.MaxEvents = 0 },
+	} {
+		cfg := testConfig("x", config.Broadcast{})
+		mod(&cfg)
+		if _, err := New(cfg, nil, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

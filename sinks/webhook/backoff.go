@@ -6,28 +6,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	retry "github.com/pgcdc/pgcdc/internal/backoff"
 )
 
-// delay returns how long to wait before retry number n (from 1): the base
-// min(initial·2^(n-1), max), reduced by a random 0–20 % (jitter in [0, 1)
-// picks where), so a delay never exceeds max and retries from many
-// senders spread out. A Retry-After from the receiver (retryAfter > 0)
-// lengthens the delay to min(retryAfter, max): it is honoured, but never
-// beyond the schedule the user configured.
-//
-// The schedule is written out here rather than taken from a library
-// because it is a dozen lines, takes its jitter from an injectable source
-// (exact schedules in tests), and sleeps with plain timers that
-// testing/synctest controls.
-func (b Retry) delay(n int, jitter float64, retryAfter time.Duration) time.Duration {
-	base := b.Initial
-	for i := 1; i < n && base < b.Max; i++ {
-		base *= 2
-	}
-	base = min(base, b.Max)
-	d := base - time.Duration(float64(base)*0.2*jitter)
+// schedule returns the retry schedule of these settings: internal/backoff's,
+// the one the replication source uses for reconnects too, with jitter
+// drawn from jitter (a number in [0, 1)). Delays sleep with plain timers,
+// which testing/synctest controls.
+func (r Retry) schedule(jitter func() float64) retry.Schedule {
+	return retry.Schedule{Initial: r.Initial, Max: r.Max, MaxElapsed: r.MaxElapsed, Jitter: jitter}
+}
+
+// honourRetryAfter lengthens the scheduled delay d to a receiver's
+// Retry-After (retryAfter > 0), capped at retry.max: it is honoured, but
+// never beyond the schedule the user configured, and it never shortens d.
+func honourRetryAfter(d, retryAfter, maxDelay time.Duration) time.Duration {
 	if retryAfter > 0 {
-		d = max(d, min(retryAfter, b.Max))
+		d = max(d, min(retryAfter, maxDelay))
 	}
 	return d
 }

@@ -96,8 +96,18 @@ func (enc encoder) begin(b []byte) []byte {
 	return b
 }
 
+// shared reports whether a body is one event's JSON as it is (one event
+// per request, no envelope): then add returns the event's own encoding
+// instead of a copy, so a request holds no second copy of a large row.
+// The body is never appended to afterwards: a request of one event is
+// sent as soon as it has it.
+func (enc encoder) shared() bool { return !enc.array && !enc.cloudEvents }
+
 // add appends the n-th item (from 0) of a body.
 func (enc encoder) add(b []byte, n int, it item) []byte {
+	if enc.shared() && n == 0 && len(b) == 0 {
+		return it.raw[:len(it.raw):len(it.raw)] // read-only; an append copies
+	}
 	if n > 0 {
 		b = append(b, ',')
 	}

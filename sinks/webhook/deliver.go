@@ -18,6 +18,7 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 	s.metrics.inflight.Set(float64(len(req.events)))
 	defer s.metrics.inflight.Set(0)
 	begin := time.Now()
+	sched := s.cfg.Retry.schedule(s.opts.jitter)
 	for attempt := 1; ; attempt++ {
 		res := s.attempt(ctx, req)
 		if err := ctx.Err(); err != nil {
@@ -37,8 +38,8 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 			return nil
 		}
 		if res.retryable() {
-			d := s.cfg.Retry.delay(attempt, s.opts.jitter(), res.retryAfter)
-			if time.Since(begin)+d <= s.cfg.Retry.MaxElapsed {
+			d := honourRetryAfter(sched.Delay(attempt), res.retryAfter, sched.Max)
+			if sched.Allows(time.Since(begin) + d) {
 				s.metrics.retries.Inc()
 				s.log.Warn("webhook request failed, retrying", "webhook_id", req.id, "lsn", req.lsn,
 					"events", len(req.events), "attempt", attempt, "reason", res.describe(), "retry_in", d)

@@ -125,7 +125,11 @@ func (r *runner) add(ctx context.Context, e *pipeline.Event) error {
 
 // begin starts a new request body and its max_wait timer.
 func (r *runner) begin() {
-	r.body = r.s.enc.begin(make([]byte, 0, max(r.bodyCap, 512)))
+	if r.s.enc.shared() {
+		r.body = nil // the body will be the event's own JSON
+	} else {
+		r.body = r.s.enc.begin(make([]byte, 0, max(r.bodyCap, 512)))
+	}
 	if d := r.s.cfg.MaxWait; d > 0 {
 		if r.timer == nil {
 			r.timer = time.NewTimer(d)
@@ -149,7 +153,9 @@ func (r *runner) flush(ctx context.Context) error {
 		lsn:         r.first.CommitLSN.String(),
 	}
 	n := len(r.events)
-	r.bodyCap = cap(req.body)
+	if !enc.shared() {
+		r.bodyCap = cap(req.body)
+	}
 	r.body, r.first, r.last = nil, nil, nil
 	if err := r.s.deliver(ctx, req); err != nil {
 		return err

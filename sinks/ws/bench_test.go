@@ -112,7 +112,7 @@ func benchWS(b *testing.B, clients int, every time.Duration) {
 // connection in the same process (about 0.4 KB), included.
 func BenchmarkIdleConnMemory(b *testing.B) {
 	const n = 1000
-	s, err := New(config.Sink{Name: "idle", Type: "websocket"}, hubtest.Catalog(), nil)
+	s, err := New(testConfig("idle", config.Broadcast{}), hubtest.Catalog(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,13 +14,14 @@ import (
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
-	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live"
+	"github.com/pgcdc/pgcdc/sinks/live/livetest"
 )
 
 func newSink(t testing.TB, b config.Broadcast) (*Sink, *httptest.Server, *hubtest.Feeder) {
 	t.Helper()
-	s, err := New(config.Sink{Name: "ws", Type: "websocket", Broadcast: b}, hubtest.Catalog(), nil)
+	s, err := New(testConfig("ws", b), hubtest.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +29,13 @@ func newSink(t testing.TB, b config.Broadcast) (*Sink, *httptest.Server, *hubtes
 	f := hubtest.Run(t, context.Background(), s)
 	t.Cleanup(srv.Close)
 	return s, srv, f
+}
+
+// testConfig is the config of a WebSocket sink named name with b and the
+// defaults, as wiring builds it.
+func testConfig(name string, b config.Broadcast) Config {
+	st, b := livetest.Settings(config.TypeWebSocket, b)
+	return Config{Name: name, Settings: st, MaxMessageBytes: b.MaxMessageBytes}
 }
 
 func wsURL(srv *httptest.Server, query string) string {
@@ -58,7 +66,7 @@ type msg struct {
 	Sub     string          `json:"sub"`
 	Reason  string          `json:"reason"`
 	Message string          `json:"message"`
-	Errors  []hub.Problem   `json:"errors"`
+	Errors  []live.Problem  `json:"errors"`
 	Event   json.RawMessage `json:"event"`
 }
 

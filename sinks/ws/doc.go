@@ -30,7 +30,9 @@
 //
 //	1000 normal closure   the server answers a client's close with the client's code
 //	1001 going away       the server is shutting down; sent after the last events
-//	1009 message too big  a client message exceeded max_message_bytes
+//	1009 message too big  a client message exceeded max_message_bytes (the
+//	                      server reads away the rest of it before closing, so
+//	                      the client gets the frame, not a reset connection)
 //	1011 internal error   an unexpected server failure
 //	1013 try again later  the client fell more than client_buffer events behind
 //	                      (or out of the replay buffer); the reason says so:
@@ -43,11 +45,13 @@
 // # Goroutines and memory
 //
 // Each connection has one reader goroutine (client messages, pongs) and one
-// writer goroutine (everything the server sends). The writer reads the
-// hub's replay ring through one cursor per subscription, frames everything
-// pending itself (unmasked text frames) into one buffer and writes it with
-// one system call, with a deadline; gorilla does the handshake, reads, and
-// writes the control frames. The buffers the writer uses are pooled, so an
+// writer goroutine (everything the server sends: package live's client
+// loop, with the connection as its protocol). The writer reads the hub's
+// replay ring through one cursor per subscription, frames everything
+// pending itself (unmasked text frames, pings) into one buffer and writes
+// it with one system call, with a deadline; gorilla does the handshake,
+// reads, and writes the close frames and pongs. A close frame seals the
+// connection (live.Conn) under its lock: no data frame follows it. The buffers the writer uses are pooled, so an
 // idle connection holds only its two goroutines, a 512-byte read buffer and
 // its subscriptions.
 package ws

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/pgcdc/pgcdc/config"
-	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live"
 )
 
 // FuzzParse: any client message becomes a subscribe, an unsubscribe with
@@ -18,9 +18,13 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	h := hub.New("fuzz", config.Broadcast{}, hubtest.Catalog(), nil)
+	s, err := New(testConfig("fuzz", config.Broadcast{}), hubtest.Catalog(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := s.Hub()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := parse(h, data)
+		r := parse(t.Context(), h, live.Scope{}, data)
 		switch r.kind {
 		case reqSubscribe, reqUnsubscribe:
 			if r.id == "" {

@@ -188,6 +188,7 @@ func TestStalledClientIsolated(t *testing.T) {
 	// while a write waits (the batch: maxBytes plus one event; gorilla's
 	// pooled write buffer: 8 KB), plus 4 MB for the runtime, the feeder and
 	// GC slack; independent of the ~16 MB published.
+	const maxBytes = 32 << 10 // package live's per-write budget
 	bound := uint64(replayMax + (readers+1)*(maxBytes+2*eventSize+8<<10) + 4<<20)
 	t.Logf("live heap: base %d KB, peak %d KB (+%d KB), bound +%d KB", base>>10, peak>>10, (peak-base)>>10, bound>>10)
 	if peak-base > bound {

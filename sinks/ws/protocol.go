@@ -1,17 +1,18 @@
 package ws
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 )
 
 // Limits of the subscribe protocol.
@@ -35,10 +36,10 @@ const (
 // the writer goroutine, which owns the subscriptions and the output.
 type request struct {
 	kind     reqKind
-	id       string // subscription id ("" when unknown)
-	sub      *transform.Subscription
+	id       string             // subscription id ("" when unknown)
+	t        pipeline.Transform // the scope, then the subscription; nil: every event
 	resume   string
-	problems []hub.Problem // reqError
+	problems []live.Problem // reqError
 }
 
 // stringList is a JSON array of strings that also accepts one string.
@@ -65,12 +66,12 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from"}
 
 func fail(id string, param, format string, args ...any) request {
-	return request{kind: reqError, id: id, problems: []hub.Problem{{Param: param, Message: fmt.Sprintf(format, args...)}}}
+	return request{kind: reqError, id: id, problems: []live.Problem{{Param: param, Message: fmt.Sprintf(format, args...)}}}
 }
 
 // parse turns one client text message into a request for the writer.
 // Every problem becomes a reqError naming the field.
-func parse(h *hub.Hub, data []byte) request {
+func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) request {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		var typ *json.UnmarshalTypeError
@@ -117,7 +118,7 @@ func parse(h *hub.Hub, data []byte) request {
 			return r
 		}
 		spec := transform.SubscriptionSpec{Table: lists[0], Op: lists[1], Filter: lists[2], Select: lists[3]}
-		return subscribeRequest(h, id, spec, resume, "resume_from")
+		return subscribeRequest(ctx, h, scope, id, spec, resume)
 	case "unsubscribe":
 		if r, ok := checkID(id, hasID); !ok {
 			return r
@@ -164,50 +165,29 @@ func checkID(id string, present bool) (request, bool) {
 }
 
 // subscribeRequest compiles a subscription and checks its resume id.
-func subscribeRequest(h *hub.Hub, id string, spec transform.SubscriptionSpec, resume, resumeParam string) request {
-	var sub *transform.Subscription
-	var problems []hub.Problem
-	if len(spec.Table)+len(spec.Op)+len(spec.Filter)+len(spec.Select) > 0 {
-		var err error
-		if sub, err = h.Compile(spec); err != nil {
-			problems = hub.Problems(err, "subscription")
-		}
-	}
-	if resume != "" {
-		if _, _, err := pipeline.ParseID(resume); err != nil {
-			problems = append(problems, hub.Problem{Param: resumeParam, Message: err.Error()})
-		}
-	}
+func subscribeRequest(ctx context.Context, h *hub.Hub, scope live.Scope, id string, spec transform.SubscriptionSpec, resume string) request {
+	sub, problems := live.Compile(ctx, h, spec)
+	problems = append(problems, live.CheckID(resume, "resume_from")...)
 	if len(problems) > 0 {
 		return request{kind: reqError, id: id, problems: problems}
 	}
-	return request{kind: reqSubscribe, id: id, sub: sub, resume: resume}
+	return request{kind: reqSubscribe, id: id, t: live.Transform(scope, sub), resume: resume}
 }
 
 // queryRequest returns the request that the connection URL's query opens
-// (a subscription "default"), if any.
-func queryRequest(h *hub.Hub, raw string) (request, bool) {
-	q, err := url.ParseQuery(raw)
-	if err != nil {
-		return fail(defaultID, "query", "malformed query string: %v", err), true
-	}
-	var problems []hub.Problem
-	for k := range q {
-		switch k {
-		case "table", "op", "filter", "select", "resume_from", "access_token":
-		default:
-			problems = append(problems, hub.Problem{Param: k, Message: "unknown parameter: want table, op, filter, select or resume_from"})
-		}
-	}
+// (a subscription "default"), if any: only when at least one of table,
+// op, filter, select and resume_from is present.
+func queryRequest(ctx context.Context, h *hub.Hub, scope live.Scope, raw string) (request, bool) {
+	q, problems := live.ParseQuery(raw, "resume_from")
 	if len(problems) > 0 {
 		return request{kind: reqError, id: defaultID, problems: problems}, true
 	}
 	spec := transform.QuerySpec(q)
 	resume := q.Get("resume_from")
-	if len(spec.Table)+len(spec.Op)+len(spec.Filter)+len(spec.Select) == 0 && resume == "" {
+	if !live.HasSubscription(spec) && resume == "" {
 		return request{}, false
 	}
-	return subscribeRequest(h, defaultID, spec, resume, "resume_from"), true
+	return subscribeRequest(ctx, h, scope, defaultID, spec, resume), true
 }
 
 // defaultID is the id of the subscription the URL's query opens.
@@ -231,21 +211,14 @@ func appendReset(b []byte, sub, reason string) []byte {
 	return append(b, '}')
 }
 
-func appendError(b []byte, id string, problems []hub.Problem) []byte {
+func appendError(b []byte, id string, problems []live.Problem) []byte {
 	b = append(b, `{"type":"error"`...)
 	if id != "" {
 		b = append(b, `,"id":`...)
 		b = pipeline.AppendJSONString(b, id)
 	}
-	var msg strings.Builder
-	for i, p := range problems {
-		if i > 0 {
-			msg.WriteString("; ")
-		}
-		msg.WriteString(p.Param + ": " + p.Message)
-	}
 	b = append(b, `,"message":`...)
-	b = pipeline.AppendJSONString(b, msg.String())
+	b = pipeline.AppendJSONString(b, live.Summary(problems))
 	list, _ := json.Marshal(problems)
 	b = append(b, `,"errors":`...)
 	b = append(b, list...)

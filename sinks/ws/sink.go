@@ -3,39 +3,38 @@ package ws
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/live"
 )
 
-// Defaults used when a config value is zero (the config package applies
-// the same ones).
-const (
-	DefaultHeartbeat       = 15 * time.Second
-	DefaultWriteTimeout    = 10 * time.Second
-	DefaultMaxMessageBytes = 64 << 10
-)
+// Config configures a WebSocket sink (type: websocket). internal/wiring
+// builds it from the validated, defaulted config; every limit must be
+// positive.
+type Config struct {
+	Name string
+	live.Settings
+	// MaxMessageBytes is the read limit for client messages.
+	MaxMessageBytes int64
+}
 
 // Sink is the WebSocket broadcast sink (type: websocket). It is a
 // pipeline.Sink fed by the pipeline and an http.Handler mounted at its path
 // on the server. It is safe for concurrent use.
 type Sink struct {
-	name string
-	*hub.Endpoint
-	log          *slog.Logger
-	origins      hub.Origins
-	heartbeat    time.Duration
-	writeTimeout time.Duration
-	readLimit    int64
-	drain        time.Duration
-	closeGrace   time.Duration
-	upgrader     websocket.Upgrader
+	live.Base
+	log        *slog.Logger
+	heartbeat  time.Duration
+	readLimit  int64
+	closeGrace time.Duration
+	upgrader   websocket.Upgrader
 }
 
 var (
@@ -44,54 +43,34 @@ var (
 	_ http.Handler     = (*Sink)(nil)
 )
 
-// Option configures a Sink.
-type Option func(*Sink)
-
-// WithDrainTimeout bounds how long Run waits, after its input is closed,
-// for clients to receive the last events before their connections are cut
-// (default: the write timeout).
-func WithDrainTimeout(d time.Duration) Option { return func(s *Sink) { s.drain = d } }
-
 // writeBufferPool is handed to gorilla only so that it allocates no write
 // buffer per connection: it would use one for data messages, and the
-// writer frames those itself (conn.cycle); gorilla writes only control
-// frames, which need none.
+// writer frames those itself (package live's client loop); gorilla writes
+// only control frames, which need none.
 var writeBufferPool = &sync.Pool{}
 
-// New returns the WebSocket sink configured by cfg (type websocket). cat is
-// the catalog subscriptions are checked against (the source's); nil skips
-// those checks.
-func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Option) (*Sink, error) {
-	if cfg.Type != "websocket" {
-		return nil, fmt.Errorf("websocket: sink %q has type %q, want websocket", cfg.Name, cfg.Type)
-	}
-	if cfg.Name == "" {
-		return nil, fmt.Errorf("websocket: sink has no name")
+// New returns the WebSocket sink configured by cfg. cat is the catalog
+// subscriptions are checked against (the source's); nil skips those
+// checks.
+func New(cfg Config, cat pipeline.Catalog, logger *slog.Logger) (*Sink, error) {
+	if cfg.MaxMessageBytes <= 0 {
+		return nil, fmt.Errorf("websocket: sink %q: max message bytes must be positive", cfg.Name)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	b := cfg.Broadcast
 	s := &Sink{
-		name:         cfg.Name,
-		log:          logger.With("component", "websocket", "sink", cfg.Name),
-		origins:      hub.NewOrigins(b.AllowedOrigins),
-		heartbeat:    hub.OrDefault(b.Heartbeat, DefaultHeartbeat),
-		writeTimeout: hub.OrDefault(b.WriteTimeout, DefaultWriteTimeout),
-		readLimit:    b.MaxMessageBytes,
-		closeGrace:   time.Second,
+		log:        logger.With("component", "websocket", "sink", cfg.Name),
+		heartbeat:  cfg.Hub.Heartbeat,
+		readLimit:  cfg.MaxMessageBytes,
+		closeGrace: time.Second,
 	}
-	if s.readLimit <= 0 {
-		s.readLimit = DefaultMaxMessageBytes
+	var err error
+	if s.Base, err = live.NewBase(cfg.Name, cfg.Settings, cat, s.log); err != nil {
+		return nil, fmt.Errorf("websocket: %w", err)
 	}
-	s.drain = s.writeTimeout
-	for _, o := range opts {
-		o(s)
-	}
-	b.Heartbeat = s.heartbeat
-	s.Endpoint = hub.NewEndpoint(cfg.Name, hub.New(cfg.Name, b, cat, s.log), s.drain)
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: s.writeTimeout,
+		HandshakeTimeout: s.WriteTimeout,
 		// A small read buffer of its own, rather than the HTTP server's
 		// 4 KB one that gorilla would keep for the connection's life:
 		// clients send a few short messages, and an idle connection
@@ -99,47 +78,63 @@ func New(cfg config.Sink, cat pipeline.Catalog, logger *slog.Logger, opts ...Opt
 		ReadBufferSize:  512,
 		WriteBufferSize: 8 << 10,
 		WriteBufferPool: writeBufferPool,
-		CheckOrigin:     func(r *http.Request) bool { return s.origins.Allowed(r.Header.Get("Origin"), r.Host) },
+		// The gate checked the Origin before Upgrade.
+		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			hub.WriteError(w, status, reason.Error(), nil)
+			live.WriteError(w, status, reason.Error(), nil)
 		},
 	}
 	return s, nil
 }
 
-// ServeHTTP upgrades the request to a WebSocket connection and starts its
-// reader and writer goroutines; it returns at once, so the HTTP server's
-// per-request memory is released. A request that is not a WebSocket
-// handshake gets 426; a disallowed Origin gets 403.
+// ServeHTTP admits the request (Host, Origin, authorization: live.Gate),
+// upgrades it to a WebSocket connection and starts its reader and writer
+// goroutines; it returns at once, so the HTTP server's per-request memory
+// is released. A request that is not a WebSocket handshake gets 426.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	scope, ok := s.Gate.Admit(w, r, s.Origins)
+	if !ok {
+		return
+	}
 	if !websocket.IsWebSocketUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
-		hub.WriteError(w, http.StatusUpgradeRequired, "this endpoint speaks WebSocket: connect with new WebSocket(url)", nil)
+		live.WriteError(w, http.StatusUpgradeRequired, "this endpoint speaks WebSocket: connect with new WebSocket(url)", nil)
 		return
 	}
-	if origin := r.Header.Get("Origin"); !s.origins.Allowed(origin, r.Host) {
-		hub.WriteError(w, http.StatusForbidden, fmt.Sprintf("origin %q is not allowed: list it in the sink's allowed_origins", origin), nil)
+	first, hasFirst := queryRequest(r.Context(), s.Hub(), scope, r.URL.RawQuery)
+	reg := live.Register(w, s.Hub())
+	if reg == nil {
 		return
 	}
-	first, hasFirst := queryRequest(s.Hub(), r.URL.RawQuery)
-	client, err := s.Hub().Register()
-	if err != nil {
-		w.Header().Set("Retry-After", "5")
-		hub.WriteError(w, http.StatusServiceUnavailable, "the stream is shutting down", nil)
-		return
-	}
-	hw := &hijackWriter{ResponseWriter: w, timeout: s.writeTimeout}
+	hw := &live.HijackWriter{ResponseWriter: w, Timeout: s.WriteTimeout, Wrap: func(c *live.Conn) net.Conn { return frameConn{c} }}
 	wsc, err := s.upgrader.Upgrade(hw, r, nil)
 	if err != nil {
-		client.Leave(hub.ReasonReadError)
+		reg.Leave(hub.ReasonReadError)
 		s.log.Debug("websocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := newConn(s, wsc, hw.conn, client, r.RemoteAddr)
+	c := newConn(s, wsc, hw.Conn, reg, scope, r.RemoteAddr)
 	if hasFirst {
-		c.next = &first
+		c.ctrl <- first // the channel is empty and buffered
 	}
 	s.log.Debug("client connected", "remote", r.RemoteAddr)
 	go c.readLoop()
 	go c.writeLoop()
+}
+
+// frameConn is the connection gorilla writes its control frames to: a
+// close frame (its echo of the client's close, or 1009 for a message over
+// the limit) seals the live.Conn under its lock, so that the writer cannot
+// put a data frame after it (RFC 6455 §5.5.1: nothing follows a close).
+type frameConn struct{ *live.Conn }
+
+// Write implements net.Conn. gorilla writes the handshake response and
+// then each control frame with one Write; a close frame starts with FIN
+// and the close opcode (0x88), which no handshake response does.
+func (c frameConn) Write(p []byte) (int, error) {
+	const finClose = 0x80 | 0x8
+	if len(p) > 0 && p[0] == finClose {
+		return c.Conn.WriteLast(p)
+	}
+	return c.Conn.Write(p)
 }

@@ -249,8 +249,17 @@ func TestHandshakeChecks(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	if _, err := New(config.Sink{Name: "x", Type: "sse"}, nil, nil); err == nil || !strings.Contains(err.Error(), "want websocket") {
-		t.Fatalf("wrong type: %v", err)
+	for name, mod := range map[string]func(*Config){
+		"no name":              func(c *Config) { c.Name = "" },
+		"no max message bytes": func(c *Config) { c.MaxMessageBytes = 0 },
+		"no write timeout":     func(c *Config) { c.WriteTimeout = 0 },
+		"no client buffer":     func(c *Config) { c.Hub.ClientBuffer = 0 },
+	} {
+		cfg := testConfig("x", config.Broadcast{})
+		mod(&cfg)
+		if _, err := New(cfg, nil, nil); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }
 

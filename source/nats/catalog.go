@@ -25,7 +25,9 @@ type Catalog struct {
 	mu       sync.RWMutex
 	tables   []pipeline.TableInfo
 	watchers []func(pipeline.TableInfo)
-	loaded   time.Time
+	loaded   time.Time // when the last load began
+
+	loading sync.Mutex // one load at a time
 }
 
 var (
@@ -60,13 +62,20 @@ func (c *Catalog) Watch(fn func(pipeline.TableInfo)) {
 	c.mu.Unlock()
 }
 
-// Refresh implements pipeline.CatalogRefresher: it reads the bucket again,
-// at most once a second.
+// Refresh implements pipeline.CatalogRefresher: it reads the bucket
+// again, unless a read that began after this call did (concurrent calls
+// share one read). It never answers from a read older than the call.
 func (c *Catalog) Refresh(ctx context.Context) error {
+	if c.kv == nil {
+		return nil
+	}
+	called := time.Now()
+	c.loading.Lock()
+	defer c.loading.Unlock()
 	c.mu.RLock()
-	recent := time.Since(c.loaded) < time.Second
+	fresh := !c.loaded.Before(called)
 	c.mu.RUnlock()
-	if recent || c.kv == nil {
+	if fresh {
 		return nil
 	}
 	return c.load(ctx)
@@ -78,10 +87,11 @@ func (c *Catalog) load(ctx context.Context) error {
 	if c.kv == nil {
 		return nil
 	}
+	began := time.Now()
 	e, err := c.kv.Get(ctx, natsconn.CatalogKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		c.mu.Lock()
-		c.loaded = time.Now()
+		c.loaded = began
 		c.mu.Unlock()
 		return nil
 	}
@@ -92,14 +102,14 @@ func (c *Catalog) load(ctx context.Context) error {
 	if err := json.Unmarshal(e.Value(), &tables); err != nil {
 		return fmt.Errorf("the catalog in the KV bucket does not decode: %w", err)
 	}
-	c.set(tables)
+	c.set(tables, began)
 	return nil
 }
 
-func (c *Catalog) set(tables []pipeline.TableInfo) {
+func (c *Catalog) set(tables []pipeline.TableInfo, began time.Time) {
 	c.mu.Lock()
 	old := c.tables
-	c.tables, c.loaded = tables, time.Now()
+	c.tables, c.loaded = tables, began
 	watchers := slices.Clone(c.watchers)
 	c.mu.Unlock()
 	for _, t := range tables {

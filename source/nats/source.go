@@ -230,7 +230,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 func (s *Source) read(ctx context.Context, it jetstream.MessagesContext, w pipeline.Writer) error {
 	var evs []*pipeline.Event
 	bytes := 0
-	var warned time.Time
+	var warned, refreshed time.Time
 	for {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if ctx.Err() != nil {
@@ -255,8 +255,14 @@ func (s *Source) read(ctx context.Context, it jetstream.MessagesContext, w pipel
 			return fmt.Errorf("stream %q: message %d is from epoch %q, not %q: the stream was created again; restart the edge", s.cfg.Stream, seq, ep, s.epoch)
 		}
 		e, err := DecodeEvent(m.Data(), s.cat)
-		if err == nil && !s.cat.known(e) && s.cat.Refresh(ctx) == nil {
-			e, err = DecodeEvent(m.Data(), s.cat)
+		if err == nil && !s.cat.known(e) && time.Since(refreshed) > time.Second {
+			// A table or column the catalog does not know yet: the writer
+			// stored the new catalog before the event. At most once a
+			// second, so that a column the catalog never has costs nothing.
+			refreshed = time.Now()
+			if s.cat.Refresh(ctx) == nil {
+				e, err = DecodeEvent(m.Data(), s.cat)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("stream %q: message %d is not a pgcdc event: %w", s.cfg.Stream, seq, err)

@@ -9,8 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
+
+// Broadcast returns b with config's defaults filled in for a sink of type
+// typ (sse or websocket), as a validated config would hold it: what the
+// sinks' tests build their typed configs from.
+func Broadcast(typ string, b config.Broadcast) config.Broadcast {
+	c := config.Config{Sinks: []config.Sink{{Type: typ, Broadcast: b}}}
+	c.SetDefaults()
+	return c.Sinks[0].Broadcast
+}
 
 // Catalog returns the tables the tests publish: public.orders (id int8
 // key, status text, total numeric, paid bool, note json) and public.users

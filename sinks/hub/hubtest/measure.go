@@ -3,12 +3,11 @@ package hubtest
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/pgcdc/pgcdc/internal/measure"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -29,22 +28,14 @@ func BenchClients(def int) int {
 }
 
 // CPUTime is the process's user plus system CPU time so far.
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func CPUTime() time.Duration { return measure.SelfCPU() }
 
 // GoMemory is the heap in use plus goroutine stacks after a few GCs
 // (stacks shrink by half per GC at most).
 func GoMemory() int64 {
-	for range 6 {
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	m := measure.GoMemory()
 	if os.Getenv("PGCDC_BENCH_DEBUG") != "" {
-		fmt.Printf("heap in use %d, heap alloc %d, stacks %d, goroutines %d\n", ms.HeapInuse, ms.HeapAlloc, ms.StackInuse, runtime.NumGoroutine())
+		fmt.Println(m)
 	}
-	return int64(ms.HeapInuse + ms.StackInuse)
+	return m.Total()
 }

@@ -1,0 +1,231 @@
+// Package bench is `pgcdc bench`: pgcdc's throughput against
+// pg_recvlogical on the same WAL. It starts a throwaway PostgreSQL,
+// inserts narrow rows, and drains the same WAL through two slots created
+// at the same point, once with pg_recvlogical -P pgoutput and once with
+// `pgcdc run --until-lsn`, each a child process whose CPU time and peak
+// RSS it reports. Package live is `pgcdc bench live`.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgcdc/pgcdc/internal/measure"
+	"github.com/pgcdc/pgcdc/internal/pgcluster"
+)
+
+// Options are the flags of pgcdc bench (named in Validate's errors).
+type Options struct {
+	Rows, TxnRows, Repeat int    // --rows, --txn-rows, --repeat
+	Sink                  string // --sink: stdout or webhook
+	MaxEvents             int    // --max-events: the webhook's batch.max_events
+	Sign                  bool   // --sign: the webhook signs, the receiver verifies
+	CPUProfile            string // --cpuprofile: pgcdc run's, for performance work
+	// Binary is the pgcdc executable to drain with; empty: this one.
+	Binary string
+}
+
+// Validate checks the options' values, naming the flag that is wrong.
+func (o Options) Validate() error {
+	switch {
+	case o.Sink != "stdout" && o.Sink != "webhook":
+		return fmt.Errorf("--sink is %q, want stdout or webhook", o.Sink)
+	case o.Rows < 1 || o.TxnRows < 1 || o.Repeat < 1:
+		return errors.New("--rows, --txn-rows and --repeat must be at least 1")
+	case o.MaxEvents < 1:
+		return errors.New("--max-events must be at least 1")
+	case o.Sink != "webhook" && o.Sign:
+		return errors.New("--max-events and --sign apply to --sink webhook only")
+	}
+	return nil
+}
+
+// result is one drain run: its wall time and what the process used.
+type result struct {
+	wall time.Duration
+	measure.Usage
+}
+
+// Run runs the bench and prints its progress and report to out.
+func Run(ctx context.Context, out io.Writer, o Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	rows, txnRows, repeat := o.Rows, o.TxnRows, o.Repeat
+	self := o.Binary
+	if self == "" {
+		var err error
+		if self, err = os.Executable(); err != nil {
+			return fmt.Errorf("find the pgcdc executable: %w", err)
+		}
+	}
+	cl, err := pgcluster.Start(ctx, pgcluster.Options{Settings: map[string]string{
+		"shared_buffers": "256MB", "max_wal_size": "8GB", "checkpoint_timeout": "1h", "synchronous_commit": "off"}})
+	if err != nil {
+		return err
+	}
+	defer cl.Cleanup()
+	setup := `CREATE TABLE bench (id bigint PRIMARY KEY, n int NOT NULL, s text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+CREATE PUBLICATION bench FOR TABLE bench;`
+	for i := range repeat {
+		setup += fmt.Sprintf("SELECT pg_create_logical_replication_slot('pgcdc_%d', 'pgoutput'), pg_create_logical_replication_slot('recv_%d', 'pgoutput');", i, i)
+	}
+	conn, err := pgx.Connect(ctx, cl.DSN(""))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	for _, stmt := range strings.Split(setup, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("bench setup: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "inserting %d rows in transactions of %d ...\n", rows, txnRows)
+	for first := 1; first <= rows; first += txnRows {
+		last := min(first+txnRows-1, rows)
+		if _, err := conn.Exec(ctx, `INSERT INTO bench (id, n, s) SELECT g, g % 1000, md5(g::text) FROM generate_series($1::bigint, $2::bigint) g`, first, last); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+	}
+	var end string
+	if err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&end); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "pgcdc-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+
+	sinkYAML, label := "{name: out, type: stdout}", "pgcdc run (stdout sink)"
+	var hook *receiver
+	if o.Sink == "webhook" {
+		if hook, err = startReceiver(o.Sign); err != nil {
+			return err
+		}
+		defer hook.close()
+		sinkYAML = fmt.Sprintf("{name: out, type: webhook, url: %q, batch: {max_events: %d}%s}", hook.url, o.MaxEvents, hook.secretYAML)
+		label = fmt.Sprintf("pgcdc run (webhook, %d/req)", o.MaxEvents)
+		if o.Sign {
+			label = fmt.Sprintf("pgcdc run (webhook, %d/req, signed)", o.MaxEvents)
+		}
+	}
+
+	var recv, mine []result
+	for i := range repeat {
+		r, err := timeChild(exec.CommandContext(ctx, filepath.Join(cl.BinDir(), "pg_recvlogical"),
+			"-d", cl.DSN(""), "--slot", fmt.Sprintf("recv_%d", i), "--start", "--endpos", end, "--no-loop",
+			"-o", "proto_version=1", "-o", "publication_names=bench", "-f", os.DevNull), devnull)
+		if err != nil {
+			return fmt.Errorf("pg_recvlogical: %w", err)
+		}
+		recv = append(recv, r)
+		cfgPath := filepath.Join(dir, fmt.Sprintf("bench-%d.yaml", i))
+		cfg := fmt.Sprintf("source: {dsn: %q, slot: pgcdc_%d, publication: bench}\nsinks: [%s]\nserver: {listen: \"127.0.0.1:0\"}\nlog: {level: warn}\n", cl.DSN(""), i, sinkYAML)
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			return err
+		}
+		args := []string{"run", "-c", cfgPath, "--until-lsn", end}
+		if o.CPUProfile != "" {
+			args = append(args, "--cpuprofile", o.CPUProfile)
+		}
+		r, err = timeChild(exec.CommandContext(ctx, self, args...), devnull)
+		if err != nil {
+			return fmt.Errorf("pgcdc run: %w", err)
+		}
+		mine = append(mine, r)
+		var delivered string
+		if hook != nil {
+			reqs, events, bad := hook.take()
+			switch {
+			case bad != nil:
+				return fmt.Errorf("webhook receiver: %w", bad)
+			case events != int64(rows):
+				return fmt.Errorf("webhook receiver got %d events in %d requests, want %d", events, reqs, rows)
+			}
+			delivered = fmt.Sprintf("; webhook: %d events in %d requests, in order", events, reqs)
+		}
+		confirmed, err := confirmedOnceReleased(ctx, conn, fmt.Sprintf("pgcdc_%d", i))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "run %d: pg_recvlogical %.2fs, pgcdc %.2fs (slot confirmed %s, end %s%s)\n", i+1, recv[i].wall.Seconds(), mine[i].wall.Seconds(), confirmed, end, delivered)
+	}
+	rb, mb := best(recv), best(mine)
+	rr, mr := float64(rows)/rb.wall.Seconds(), float64(rows)/mb.wall.Seconds()
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%d rows, %d per transaction, best of %d (same cluster, same WAL, sequential runs):\n", rows, txnRows, repeat)
+	fmt.Fprintf(&b, "  %-40s %10s %12s %16s %14s\n", "", "seconds", "rows/s", "CPU s / 1M rows", "peak RSS MiB")
+	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", "pg_recvlogical -P pgoutput", rb.wall.Seconds(), rr, rb.CPU.Seconds()*1e6/float64(rows), float64(rb.PeakRSSKiB)/1024)
+	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", label, mb.wall.Seconds(), mr, mb.CPU.Seconds()*1e6/float64(rows), float64(mb.PeakRSSKiB)/1024)
+	fmt.Fprintf(&b, "  ratio pgcdc / pg_recvlogical (rows/s): %.2f\n", mr/rr)
+	fmt.Fprint(out, b.String())
+	return nil
+}
+
+// confirmedOnceReleased returns the slot's confirmed position once its
+// walsender has gone: pgcdc's last standby status may still be in the
+// walsender's socket when pgcdc exits, and the slot shows it only once
+// the walsender read it (it reads up to the connection's end before it
+// exits).
+func confirmedOnceReleased(ctx context.Context, conn *pgx.Conn, slot string) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var confirmed string
+		var active bool
+		if err := conn.QueryRow(ctx, `SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&confirmed, &active); err != nil {
+			return "", fmt.Errorf("slot %s: %w", slot, err)
+		}
+		if !active {
+			return confirmed, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("slot %s still active 10 s after pgcdc exited", slot)
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+func best(rs []result) result {
+	b := rs[0]
+	for _, r := range rs[1:] {
+		if r.wall < b.wall {
+			b = r
+		}
+	}
+	return b
+}
+
+// timeChild runs cmd with stdout to devnull and returns its wall time, CPU
+// time (user+sys) and peak RSS.
+func timeChild(cmd *exec.Cmd, devnull *os.File) (result, error) {
+	cmd.Stdout = devnull
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return result{wall: time.Since(start), Usage: measure.Exited(cmd.ProcessState)}, nil
+}

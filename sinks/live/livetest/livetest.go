@@ -1,0 +1,25 @@
+// Package livetest builds the typed settings of the live sinks for their
+// tests, from config values with config's defaults filled in, as
+// internal/wiring builds them for pgcdc. It is a test helper: production
+// code does not import it.
+package livetest
+
+import (
+	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/sinks/hub"
+	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live"
+)
+
+// Settings returns the live settings of a sink of type typ (sse or
+// websocket) configured with b, and b with the defaults filled in (for
+// the protocol's own settings).
+func Settings(typ string, b config.Broadcast) (live.Settings, config.Broadcast) {
+	b = hubtest.Broadcast(typ, b)
+	return live.Settings{
+		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
+			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
+		AllowedOrigins: b.AllowedOrigins,
+		WriteTimeout:   b.WriteTimeout,
+	}, b
+}
