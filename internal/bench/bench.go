@@ -26,7 +26,7 @@ import (
 // Options are the flags of pgcdc bench (named in Validate's errors).
 type Options struct {
 	Rows, TxnRows, Repeat int    // --rows, --txn-rows, --repeat
-	Sink                  string // --sink: stdout or webhook
+	Sink                  string // --sink: stdout, webhook or nats
 	MaxEvents             int    // --max-events: the webhook's batch.max_events
 	Sign                  bool   // --sign: the webhook signs, the receiver verifies
 	CPUProfile            string // --cpuprofile: pgcdc run's, for performance work
@@ -37,8 +37,8 @@ type Options struct {
 // Validate checks the options' values, naming the flag that is wrong.
 func (o Options) Validate() error {
 	switch {
-	case o.Sink != "stdout" && o.Sink != "webhook":
-		return fmt.Errorf("--sink is %q, want stdout or webhook", o.Sink)
+	case o.Sink != "stdout" && o.Sink != "webhook" && o.Sink != "nats":
+		return fmt.Errorf("--sink is %q, want stdout, webhook or nats", o.Sink)
 	case o.Rows < 1 || o.TxnRows < 1 || o.Repeat < 1:
 		return errors.New("--rows, --txn-rows and --repeat must be at least 1")
 	case o.MaxEvents < 1:
@@ -78,6 +78,9 @@ func Run(ctx context.Context, out io.Writer, o Options) error {
 CREATE PUBLICATION bench FOR TABLE bench;`
 	for i := range repeat {
 		setup += fmt.Sprintf("SELECT pg_create_logical_replication_slot('pgcdc_%d', 'pgoutput'), pg_create_logical_replication_slot('recv_%d', 'pgoutput');", i, i)
+		if o.Sink == "nats" {
+			setup += fmt.Sprintf("SELECT pg_create_logical_replication_slot('stdout_%d', 'pgoutput');", i) // nats.go
+		}
 	}
 	conn, err := pgx.Connect(ctx, cl.DSN(""))
 	if err != nil {
@@ -128,8 +131,17 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		}
 	}
 
+	var top string           // --sink nats: the nats.embedded section
+	var stdoutRuns []result // --sink nats: the stdout sink on the same WAL
 	var recv, mine []result
 	for i := range repeat {
+		if o.Sink == "nats" {
+			// A fresh embedded server and stream each run (nats.go).
+			if sinkYAML, top, err = natsSink(dir, i); err != nil {
+				return err
+			}
+			label = "pgcdc run (nats sink, embedded)"
+		}
 		r, err := timeChild(exec.CommandContext(ctx, filepath.Join(cl.BinDir(), "pg_recvlogical"),
 			"-d", cl.DSN(""), "--slot", fmt.Sprintf("recv_%d", i), "--start", "--endpos", end, "--no-loop",
 			"-o", "proto_version=1", "-o", "publication_names=bench", "-f", os.DevNull), devnull)
@@ -138,7 +150,7 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		}
 		recv = append(recv, r)
 		cfgPath := filepath.Join(dir, fmt.Sprintf("bench-%d.yaml", i))
-		cfg := fmt.Sprintf("source: {dsn: %q, slot: pgcdc_%d, publication: bench}\nsinks: [%s]\nserver: {listen: \"127.0.0.1:0\"}\nlog: {level: warn}\n", cl.DSN(""), i, sinkYAML)
+		cfg := fmt.Sprintf("source: {dsn: %q, slot: pgcdc_%d, publication: bench}\nsinks: [%s]\nserver: {listen: \"127.0.0.1:0\"}\nlog: {level: warn}\n%s", cl.DSN(""), i, sinkYAML, top)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return err
 		}
@@ -151,6 +163,17 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 			return fmt.Errorf("pgcdc run: %w", err)
 		}
 		mine = append(mine, r)
+		if o.Sink == "nats" {
+			if err := checkStream(ctx, dir, i, rows); err != nil {
+				return err
+			}
+			so, err := stdoutRun(ctx, self, dir, cl.DSN(""), i, end, devnull)
+			if err != nil {
+				return err
+			}
+			stdoutRuns = append(stdoutRuns, so)
+			fmt.Fprintf(out, "run %d: pgcdc stdout sink %.2fs\n", i+1, so.wall.Seconds())
+		}
 		var delivered string
 		if hook != nil {
 			reqs, events, bad := hook.take()
@@ -176,6 +199,12 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", "pg_recvlogical -P pgoutput", rb.wall.Seconds(), rr, rb.CPU.Seconds()*1e6/float64(rows), float64(rb.PeakRSSKiB)/1024)
 	fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", label, mb.wall.Seconds(), mr, mb.CPU.Seconds()*1e6/float64(rows), float64(mb.PeakRSSKiB)/1024)
 	fmt.Fprintf(&b, "  ratio pgcdc / pg_recvlogical (rows/s): %.2f\n", mr/rr)
+	if len(stdoutRuns) > 0 {
+		sb := best(stdoutRuns)
+		sr := float64(rows) / sb.wall.Seconds()
+		fmt.Fprintf(&b, "  %-40s %10.2f %12.0f %16.2f %14.1f\n", "pgcdc run (stdout sink)", sb.wall.Seconds(), sr, sb.CPU.Seconds()*1e6/float64(rows), float64(sb.PeakRSSKiB)/1024)
+		fmt.Fprintf(&b, "  ratio nats sink / stdout sink (rows/s): %.2f\n", mr/sr)
+	}
 	fmt.Fprint(out, b.String())
 	return nil
 }

@@ -24,6 +24,7 @@ func TestRun(t *testing.T) {
 	for _, o := range []Options{
 		{Rows: 3000, TxnRows: 500, Repeat: 1, Sink: "stdout", MaxEvents: 500},
 		{Rows: 3000, TxnRows: 500, Repeat: 2, Sink: "webhook", MaxEvents: 100, Sign: true},
+		{Rows: 3000, TxnRows: 500, Repeat: 1, Sink: "nats", MaxEvents: 500},
 	} {
 		t.Run(o.Sink, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -43,6 +44,9 @@ func TestRun(t *testing.T) {
 				if r[1] < r[2] { // same-width LSNs in one short run: string order is LSN order
 					t.Errorf("slot confirmed %s, before the end %s", r[1], r[2])
 				}
+			}
+			if o.Sink == "nats" && !strings.Contains(report, "ratio nats sink / stdout sink") {
+				t.Errorf("no nats / stdout ratio in the report")
 			}
 			if o.Sink == "webhook" && strings.Count(report, "webhook: 3000 events in 30 requests, in order") != o.Repeat {
 				t.Errorf("the receiver did not get 3000 events in 30 requests per run")
