@@ -131,7 +131,7 @@ CREATE PUBLICATION bench FOR TABLE bench;`
 		}
 	}
 
-	var top string           // --sink nats: the nats.embedded section
+	var top string          // --sink nats: the nats.embedded section
 	var stdoutRuns []result // --sink nats: the stdout sink on the same WAL
 	var recv, mine []result
 	for i := range repeat {
