@@ -39,7 +39,12 @@ var listenRE = regexp.MustCompile(`msg="http server listening" (?:.* )?addr=(\S+
 // child does not inherit PGCDC_* variables: the bench's config is the whole
 // configuration.
 func spawn(bin, cfgPath string, extra ...string) (*child, error) {
-	args := append([]string{"run", "-c", cfgPath}, extra...)
+	return spawnCmd(bin, "run", cfgPath, extra...)
+}
+
+// spawnCmd starts `bin sub -c cfgPath` (run, or edge: edges.go).
+func spawnCmd(bin, sub, cfgPath string, extra ...string) (*child, error) {
+	args := append([]string{sub, "-c", cfgPath}, extra...)
 	c := &child{cmd: exec.Command(bin, args...), changed: make(chan struct{}), done: make(chan struct{})}
 	c.cmd.Env = []string{}
 	for _, kv := range os.Environ() {
@@ -69,7 +74,7 @@ func spawn(bin, cfgPath string, extra ...string) (*child, error) {
 				c.addr = m[1]
 				c.notifyLocked()
 			}
-			if strings.Contains(line, "msg=streaming") && !c.streaming {
+			if (strings.Contains(line, "msg=streaming") || strings.Contains(line, `msg="pgcdc edge running"`)) && !c.streaming {
 				c.streaming = true
 				c.notifyLocked()
 			}

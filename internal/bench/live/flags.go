@@ -41,6 +41,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Binary, "binary", "", "the pgcdc executable to measure (default: this one)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the pgcdc child's CPU profile here (the last run's)")
 	_ = fs.MarkHidden("cpuprofile")
+	fs.IntVar(&o.Edges, "edges", 0, "serve the clients from this many 'pgcdc edge' processes reading a NATS stream that the run child writes to its embedded JetStream server; --clients is then per edge (0: the run child serves them)")
 }
 
 // protosFlag is --proto: sse, websocket or both.

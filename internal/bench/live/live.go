@@ -34,6 +34,10 @@ type Options struct {
 	// CPUProfile is passed to the child's hidden --cpuprofile, for
 	// performance work; each run overwrites it.
 	CPUProfile string
+	// Edges, when not 0, serves the clients from that many pgcdc edge
+	// processes reading a NATS stream the pgcdc run child writes
+	// (edges.go); Clients are then per edge.
+	Edges int
 }
 
 // Validate checks the options' values, naming the flag that is wrong.
@@ -45,6 +49,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--rate is %d, want at least 1 transaction per second", o.Rate)
 	case o.Writers < 1:
 		return fmt.Errorf("--writers is %d, want at least 1", o.Writers)
+	case o.Edges < 0 || o.Edges > 16:
+		return fmt.Errorf("--edges is %d, want 0 to 16", o.Edges)
 	case o.Duration <= 0 || o.Warmup < 0 || o.Drain <= 0:
 		return errors.New("--duration and --drain must be positive and --warmup not negative")
 	}
@@ -59,6 +65,8 @@ type env struct {
 	cl      *pgcluster.Cluster
 	admin   *pgx.Conn
 	writers []*pgx.Conn
+	// natsAddr is the run child's embedded NATS server with --edges.
+	natsAddr string
 }
 
 // Run runs every (client count, protocol) pair of o, printing the report
@@ -67,7 +75,7 @@ func Run(ctx context.Context, out io.Writer, o Options) ([]Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := raiseFileLimit(uint64(slices.Max(o.Clients)) + 256); err != nil {
+	if err := raiseFileLimit(uint64(slices.Max(o.Clients)*max(1, o.Edges)) + 256); err != nil {
 		return nil, err
 	}
 	e := &env{o: o, bin: o.Binary}

@@ -68,13 +68,20 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 	if _, err := e.admin.Exec(ctx, `TRUNCATE ticks`); err != nil {
 		return res, fmt.Errorf("truncate ticks: %w", err)
 	}
+	var procs []*child // the processes whose CPU is pgcdc's: the run child, and its edges
 	child, err := e.startChild(seq)
 	if err != nil {
 		return res, err
 	}
+	procs = append(procs, child)
+	defer func() {
+		for _, p := range procs[1:] {
+			p.kill()
+		}
+	}()
 	win := &measuredWindow{}
 	win.start.Store(math.MaxInt64)
-	clients := make([]*client, n)
+	clients := make([]*client, n*max(1, e.o.Edges))
 	for i := range clients {
 		clients[i] = newClient(win)
 	}
@@ -93,13 +100,21 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 	if err != nil {
 		return res, err
 	}
-	pid := child.pid()
+	addrs := []string{addr}
+	if e.o.Edges > 0 {
+		if addrs, err = e.startEdges(ctx, seq, &procs); err != nil {
+			return res, err
+		}
+	}
+	pid := procs[len(procs)-1].pid() // memory: the process serving the last clients
 	rss0, _, err := measure.ProcessMemory(pid)
 	if err != nil {
 		return res, err
 	}
-	if err := connect(ctx, clients, proto, addr, stopLaunch); err != nil {
-		return res, err
+	for i, a := range addrs {
+		if err := connect(ctx, clients[i*n:(i+1)*n], proto, a, stopLaunch); err != nil {
+			return res, err
+		}
 	}
 	rss1, _, err := measure.ProcessMemory(pid)
 	if err != nil {
@@ -121,7 +136,7 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 		return res, ctx.Err()
 	}
 	got0, wall0, self0 := receivedBy(clients), time.Now(), measure.SelfCPU()
-	cpu0, err := measure.ProcessCPU(pid)
+	cpu0, err := procsCPU(procs)
 	if err != nil {
 		return res, err
 	}
@@ -146,7 +161,7 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 	if err := drain(ctx, clients, res.Committed, e.o.Drain); err != nil {
 		return res, err
 	}
-	cpu1, err := measure.ProcessCPU(pid)
+	cpu1, err := procsCPU(procs)
 	if err != nil {
 		return res, err
 	}
@@ -171,6 +186,12 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 		return res, err
 	}
 	res.tally(clients)
+	for _, p := range procs[1:] {
+		if err := p.stop(time.Minute); err != nil {
+			return res, err
+		}
+	}
+	procs = procs[:1]
 	stopped = true
 	return res, child.stop(time.Minute)
 }
@@ -186,10 +207,14 @@ func (e *env) startChild(seq int) (*child, error) {
 	cfg := fmt.Sprintf(`source: {dsn: %q, slot: bench_live_%d, publication: bench_live, create: true, tables: ["public.ticks"]}
 server: {listen: "127.0.0.1:0"}
 sinks:
-  - {name: sse, type: sse, path: /events, client_buffer: %d, replay: {max_events: %d, max_bytes: %d}}
-  - {name: ws, type: websocket, path: /ws, client_buffer: %d, replay: {max_events: %d, max_bytes: %d}}
-log: {level: info}
-`, e.cl.DSN(""), seq, buf, buf, buf*1024, buf, buf, buf*1024)
+%slog: {level: info}
+`, e.cl.DSN(""), seq, liveSinks(buf))
+	if e.o.Edges > 0 {
+		var err error
+		if cfg, err = e.writerConfig(seq); err != nil { // edges.go
+			return nil, err
+		}
+	}
 	path := filepath.Join(e.dir, fmt.Sprintf("run-%d.yaml", seq))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -199,6 +224,14 @@ log: {level: info}
 		extra = []string{"--cpuprofile", e.o.CPUProfile} // each run overwrites it: the last run's stays
 	}
 	return spawn(e.bin, path, extra...)
+}
+
+// liveSinks is the sinks: entries of the process serving the clients,
+// with buffers of buf events.
+func liveSinks(buf int) string {
+	return fmt.Sprintf(`  - {name: sse, type: sse, path: /events, client_buffer: %d, replay: {max_events: %d, max_bytes: %d}}
+  - {name: ws, type: websocket, path: /ws, client_buffer: %d, replay: {max_events: %d, max_bytes: %d}}
+`, buf, buf, buf*1024, buf, buf, buf*1024)
 }
 
 // connect connects every client, at most 64 handshakes at a time, and
