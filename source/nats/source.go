@@ -226,11 +226,72 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 }
 
 // read writes the stream's messages as batches until ctx ends or a
-// message is not a pgcdc event.
+// message is not a pgcdc event. A batch holds what has already arrived
+// (up to BatchEvents): it never waits for more.
 func (s *Source) read(ctx context.Context, it jetstream.MessagesContext, w pipeline.Writer) error {
+	msgs := make(chan jetstream.Msg, s.cfg.BatchEvents)
+	fetchErr := make(chan error, 1)
+	go func() { fetchErr <- s.fetch(ctx, it, msgs) }()
 	var evs []*pipeline.Event
-	bytes := 0
-	var warned, refreshed time.Time
+	var refreshed time.Time
+	for {
+		var m jetstream.Msg
+		select {
+		case m = <-msgs:
+		case err := <-fetchErr:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+		bytes, last := 0, uint64(0)
+		for m != nil {
+			meta, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("stream message: %w", err)
+			}
+			last = meta.Sequence.Stream
+			if ep := m.Headers().Get(natsconn.HeaderEpoch); ep != "" && ep != s.epoch {
+				return fmt.Errorf("stream %q: message %d is from epoch %q, not %q: the stream was created again; restart the edge", s.cfg.Stream, last, ep, s.epoch)
+			}
+			e, err := DecodeEvent(m.Data(), s.cat)
+			if err == nil && !s.cat.known(e) && time.Since(refreshed) > time.Second {
+				// A table or column the catalog does not know yet: the
+				// writer stored the new catalog before the event. At most
+				// once a second, so that a column the catalog never has
+				// costs nothing.
+				refreshed = time.Now()
+				if s.cat.Refresh(ctx) == nil {
+					e, err = DecodeEvent(m.Data(), s.cat)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("stream %q: message %d is not a pgcdc event: %w", s.cfg.Stream, last, err)
+			}
+			evs = append(evs, e)
+			bytes += len(m.Data())
+			m = nil
+			if len(evs) < s.cfg.BatchEvents {
+				select {
+				case m = <-msgs:
+				default:
+				}
+			}
+		}
+		b := pipeline.NewBatch(evs, pipeline.LSN(last), nil)
+		b.Bytes = bytes
+		if err := w.Write(ctx, b); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		evs = nil
+	}
+}
+
+// fetch passes the iterator's messages to msgs until ctx ends.
+func (s *Source) fetch(ctx context.Context, it jetstream.MessagesContext, msgs chan<- jetstream.Msg) error {
+	var warned time.Time
 	for {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if ctx.Err() != nil {
@@ -246,41 +307,11 @@ func (s *Source) read(ctx context.Context, it jetstream.MessagesContext, w pipel
 			}
 			continue
 		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("stream message: %w", err)
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			return nil
 		}
-		seq := meta.Sequence.Stream
-		if ep := m.Headers().Get(natsconn.HeaderEpoch); ep != "" && ep != s.epoch {
-			return fmt.Errorf("stream %q: message %d is from epoch %q, not %q: the stream was created again; restart the edge", s.cfg.Stream, seq, ep, s.epoch)
-		}
-		e, err := DecodeEvent(m.Data(), s.cat)
-		if err == nil && !s.cat.known(e) && time.Since(refreshed) > time.Second {
-			// A table or column the catalog does not know yet: the writer
-			// stored the new catalog before the event. At most once a
-			// second, so that a column the catalog never has costs nothing.
-			refreshed = time.Now()
-			if s.cat.Refresh(ctx) == nil {
-				e, err = DecodeEvent(m.Data(), s.cat)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("stream %q: message %d is not a pgcdc event: %w", s.cfg.Stream, seq, err)
-		}
-		evs = append(evs, e)
-		bytes += len(m.Data())
-		if len(evs) < s.cfg.BatchEvents && meta.NumPending > 0 {
-			continue
-		}
-		b := pipeline.NewBatch(evs, pipeline.LSN(seq), nil)
-		b.Bytes = bytes
-		if err := w.Write(ctx, b); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		evs, bytes = nil, 0
 	}
 }
 

@@ -179,10 +179,14 @@ func TestDurableSourceResumes(t *testing.T) {
 	first := newCollect()
 	first.hold = make(chan struct{})
 	_, stop := runEdge(t, cfg, first)
-	for range 40 {
-		first.hold <- struct{}{}
+	deadline := time.After(60 * time.Second)
+	for len(first.got()) < 400 { // release batches one at a time until 400 events went through
+		select {
+		case first.hold <- struct{}{}:
+		case <-deadline:
+			t.Fatalf("only %d events after 60s", len(first.got()))
+		}
 	}
-	first.waitFor(t, 400)
 	go func() { // let the drain finish what was handed out
 		for {
 			select {
