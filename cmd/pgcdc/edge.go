@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,8 @@ import (
 )
 
 func newEdgeCmd() *cobra.Command {
-	return &cobra.Command{
+	var profile string
+	cmd := &cobra.Command{
 		Use:   "edge",
 		Short: "Serve and deliver the changes of a NATS JetStream stream (source.type: nats)",
 		Long: `edge reads the stream that a pgcdc run's nats sink writes, instead of
@@ -38,6 +40,16 @@ itself. Run as many edges as you need.`,
 			if err := checkEdgeConfig(cfg); err != nil {
 				return withCode(exitConfig, err)
 			}
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			tuneMemory(cfg)
 			stopNATS, err := startEmbedded(cfg, log)
 			if err != nil {
@@ -49,6 +61,9 @@ itself. Run as many edges as you need.`,
 			return runEdge(ctx, cfg, log)
 		},
 	}
+	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
+	return cmd
 }
 
 // checkEdgeConfig refuses what an edge cannot run.

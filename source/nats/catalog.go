@@ -20,7 +20,11 @@ import (
 // stream's events come from. It implements pipeline.Catalog,
 // CatalogRefresher and CatalogWatcher, and is safe for concurrent use.
 type Catalog struct {
-	kv jetstream.KeyValue // nil: no bucket (the writer keeps none)
+	// bucket opens the KV bucket; kv is nil until it exists (an edge may
+	// start before the writer created it).
+	bucket func(context.Context) (jetstream.KeyValue, error)
+	kvMu   sync.Mutex
+	kv     jetstream.KeyValue
 
 	mu       sync.RWMutex
 	tables   []pipeline.TableInfo
@@ -66,9 +70,6 @@ func (c *Catalog) Watch(fn func(pipeline.TableInfo)) {
 // again, unless a read that began after this call did (concurrent calls
 // share one read). It never answers from a read older than the call.
 func (c *Catalog) Refresh(ctx context.Context) error {
-	if c.kv == nil {
-		return nil
-	}
 	called := time.Now()
 	c.loading.Lock()
 	defer c.loading.Unlock()
@@ -84,11 +85,12 @@ func (c *Catalog) Refresh(ctx context.Context) error {
 // load reads the catalog from the bucket and tells the watchers about
 // every table that changed.
 func (c *Catalog) load(ctx context.Context) error {
-	if c.kv == nil {
-		return nil
-	}
 	began := time.Now()
-	e, err := c.kv.Get(ctx, natsconn.CatalogKey)
+	kv, err := c.open(ctx)
+	if err != nil || kv == nil {
+		return err
+	}
+	e, err := kv.Get(ctx, natsconn.CatalogKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		c.mu.Lock()
 		c.loaded = began
@@ -104,6 +106,24 @@ func (c *Catalog) load(ctx context.Context) error {
 	}
 	c.set(tables, began)
 	return nil
+}
+
+// open returns the bucket, or nil when it does not exist yet.
+func (c *Catalog) open(ctx context.Context) (jetstream.KeyValue, error) {
+	c.kvMu.Lock()
+	defer c.kvMu.Unlock()
+	if c.kv != nil || c.bucket == nil {
+		return c.kv, nil
+	}
+	kv, err := c.bucket(ctx)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog bucket: %w", err)
+	}
+	c.kv = kv
+	return kv, nil
 }
 
 func (c *Catalog) set(tables []pipeline.TableInfo, began time.Time) {

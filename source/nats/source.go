@@ -107,15 +107,13 @@ func (s *Source) Prepare(ctx context.Context) error {
 		}
 	}
 	s.epoch = natsconn.Epoch(s.stream.CachedInfo())
-	if kv, err := s.js.KeyValue(ctx, natsconn.CatalogBucket(s.cfg.Stream)); err == nil {
-		s.cat.kv = kv
-		if err := s.cat.load(ctx); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return fmt.Errorf("catalog bucket: %w", err)
-	} else {
-		s.log.Warn("the stream has no catalog bucket: column types are guessed from the JSON values", "bucket", natsconn.CatalogBucket(s.cfg.Stream))
+	bucket := natsconn.CatalogBucket(s.cfg.Stream)
+	s.cat.bucket = func(ctx context.Context) (jetstream.KeyValue, error) { return s.js.KeyValue(ctx, bucket) }
+	if err := s.cat.load(ctx); err != nil {
+		return err
+	}
+	if kv, _ := s.cat.open(ctx); kv == nil {
+		s.log.Warn("the stream has no catalog bucket yet: until the writer creates it, column types are guessed from the JSON values", "bucket", bucket)
 	}
 	if s.cfg.Durable != "" {
 		name := natsconn.PositionBucket(s.cfg.Stream)

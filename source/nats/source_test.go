@@ -275,3 +275,32 @@ func TestSeekAndBackfill(t *testing.T) {
 		t.Fatalf("Backfill to the end = %v", got)
 	}
 }
+
+// TestCatalogBucketCreatedLater: an edge prepared before the writer made
+// the catalog bucket finds the tables once it exists (Refresh).
+func TestCatalogBucketCreatedLater(t *testing.T) {
+	srv := natsembedtest.Start(t)
+	nc, _ := nats.Connect(srv.URL())
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "s", Subjects: []string{"pgcdc.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	src := New(Config{Conn: natsconn.Options{URL: srv.URL()}, Stream: "s"}, nil)
+	if err := src.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer src.nc.Close()
+	if _, ok := src.Catalog().Table("public", "orders"); ok {
+		t.Fatal("table known before the writer wrote the catalog")
+	}
+	write(t, srv.URL(), 1, 1, 0x1000000, testCatalog)
+	if err := src.Catalog().(pipeline.CatalogRefresher).Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := src.Catalog().Table("public", "orders"); !ok {
+		t.Fatal("table unknown after the writer created the bucket and a refresh")
+	}
+}

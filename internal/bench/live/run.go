@@ -82,6 +82,7 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 	win := &measuredWindow{}
 	win.start.Store(math.MaxInt64)
 	clients := make([]*client, n*max(1, e.o.Edges))
+	res.Clients = len(clients) // with --edges, n per edge
 	for i := range clients {
 		clients[i] = newClient(win)
 	}
