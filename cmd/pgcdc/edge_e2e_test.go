@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"testing"
@@ -12,9 +11,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pgcdc/pgcdc/internal/natsembed/natsembedtest"
-	"github.com/pgcdc/pgcdc/internal/pgcluster"
-	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
 
 // edgeConfig is an edge reading stream "pgcdc" at url; sinks are its
@@ -27,19 +23,6 @@ server: {listen: "127.0.0.1:0"}
 sinks:
 %slog: {level: info}
 `, url, sinks))
-}
-
-var listenAnyRE = regexp.MustCompile(`msg="http server listening".* addr=(\S+)`)
-
-// listenAddr waits for the daemon's listening log line.
-func (d *daemon) listenAddr() string {
-	d.t.Helper()
-	d.waitLog(`msg="http server listening"`)
-	m := listenAnyRE.FindStringSubmatch(d.stderr())
-	if m == nil {
-		d.t.Fatalf("no listen address in the log:\n%s", d.stderr())
-	}
-	return m[1]
 }
 
 // liveEvent is what the edge tests read of a live event.
@@ -149,16 +132,12 @@ func dialWS(t *testing.T, addr, resumeFrom string) *websocket.Conn {
 // exactly what they missed (the edge refills its replay rings from the
 // stream before it answers).
 func TestEdgeRestartResume(t *testing.T) {
-	cl := pgclustertest.Start(t, pgcluster.Options{})
-	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsembedtest.Start(t)
+	cl, srv := natsSetup(t)
 	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
 	writer.waitLog("msg=streaming")
 	ecfg := edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n  - {name: ws, type: websocket}\n")
 	edge := startDaemon(t, "edge", "-c", ecfg)
-	addr := edge.listenAddr()
+	addr := edge.serverAddr()
 	edge.waitLog("pgcdc edge running")
 	sse := openSSE(t, "http://"+addr+"/events?table=public.items", "")
 	ws := dialWS(t, addr, "")
@@ -182,7 +161,7 @@ func TestEdgeRestartResume(t *testing.T) {
 	waitStream(t, srv.URL(), workRows, 2*time.Minute)
 
 	edge2 := startDaemon(t, "edge", "-c", ecfg)
-	addr2 := edge2.listenAddr()
+	addr2 := edge2.serverAddr()
 	sse2 := openSSE(t, "http://"+addr2+"/events?table=public.items", sseEvs[len(sseEvs)-1].ID)
 	ws2 := dialWS(t, addr2, wsEvs[len(wsEvs)-1].ID)
 	sseAfter, wsAfter := readSSE(t, sse2, workRows), readWSUntil(t, ws2, workRows)
@@ -208,11 +187,7 @@ func TestEdgeRestartResume(t *testing.T) {
 // receives every change meanwhile, in real time; when the receiver comes
 // back it gets every row, in order.
 func TestEdgeWebhookDownLiveFlows(t *testing.T) {
-	cl := pgclustertest.Start(t, pgcluster.Options{})
-	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsembedtest.Start(t)
+	cl, srv := natsSetup(t)
 	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
 	writer.waitLog("msg=streaming")
 	r := newReceiver(t, receiverOptions{})
@@ -220,7 +195,7 @@ func TestEdgeWebhookDownLiveFlows(t *testing.T) {
 	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), fmt.Sprintf(`  - {name: live, type: sse}
   - {name: hooks, type: webhook, url: %s, secret: %s, batch: {max_events: 100}, retry: {initial: 50ms, max: 1s}}
 `, r.url(), testSecret)))
-	addr := edge.listenAddr()
+	addr := edge.serverAddr()
 	edge.waitLog("pgcdc edge running")
 	sse := openSSE(t, "http://"+addr+"/events?table=public.items", "")
 

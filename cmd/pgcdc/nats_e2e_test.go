@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pgcdc/pgcdc/internal/natsembed"
 	"github.com/pgcdc/pgcdc/internal/natsembed/natsembedtest"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
@@ -31,6 +32,17 @@ sinks:
   - {name: stream, type: nats, url: %q, stream: {name: pgcdc, create: true}}
 log: {level: info}
 %s`, cl.DSN(""), url, extra))
+}
+
+// natsSetup starts a PostgreSQL cluster with the items table and an
+// embedded NATS server.
+func natsSetup(t *testing.T) (*pgcluster.Cluster, *natsembed.Server) {
+	t.Helper()
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
+		t.Fatal(err)
+	}
+	return cl, natsembedtest.Start(t)
 }
 
 // streamRows reads the stream: every message's event id and the items
@@ -155,11 +167,7 @@ func checkStream(t *testing.T, rows []streamRow) {
 // id order (the restart re-reads the unconfirmed tail and skips what the
 // stream already has).
 func TestNATSKillWriterMidWorkload(t *testing.T) {
-	cl := pgclustertest.Start(t, pgcluster.Options{})
-	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsembedtest.Start(t)
+	cl, srv := natsSetup(t)
 	cfg := natsConfig(t, cl, srv.URL(), "")
 	d1 := startDaemon(t, "run", "-c", cfg)
 	d1.waitLog("msg=streaming")
@@ -265,9 +273,11 @@ sinks:
 	t.Logf("node n0 of 3 killed at a third of the workload: every row in the stream once, in order")
 }
 
-// haConfig is natsConfig with the HA lease on the same NATS server.
-func haConfig(t *testing.T, cl *pgcluster.Cluster, url string, lease time.Duration) string {
-	return natsConfig(t, cl, url, fmt.Sprintf("ha: {nats: {url: %q}, lease: %s}\n", url, lease))
+// haPair starts two pgcdc run replicas with the HA lease on the NATS
+// server at url.
+func haPair(t *testing.T, cl *pgcluster.Cluster, url string, lease time.Duration) []*daemon {
+	cfg := natsConfig(t, cl, url, fmt.Sprintf("ha: {nats: {url: %q}, lease: %s}\n", url, lease))
+	return []*daemon{startDaemon(t, "run", "-c", cfg), startDaemon(t, "run", "-c", cfg)}
 }
 
 // leaderOf waits until one of ds logs that it became the leader and
@@ -291,14 +301,9 @@ func leaderOf(t *testing.T, ds ...*daemon) int {
 // mid-workload; the standby takes over (the takeover time is logged);
 // the stream has every row exactly once, in id order.
 func TestHAKillLeader(t *testing.T) {
-	cl := pgclustertest.Start(t, pgcluster.Options{})
-	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsembedtest.Start(t)
+	cl, srv := natsSetup(t)
 	const lease = 2 * time.Second
-	cfg := haConfig(t, cl, srv.URL(), lease)
-	ds := []*daemon{startDaemon(t, "run", "-c", cfg), startDaemon(t, "run", "-c", cfg)}
+	ds := haPair(t, cl, srv.URL(), lease)
 	li := leaderOf(t, ds...)
 	leader, standby := ds[li], ds[1-li]
 	leader.waitLog("msg=streaming")
@@ -337,14 +342,9 @@ func TestHAKillLeader(t *testing.T) {
 // exits non-zero without appending: the stream has every row once, in
 // order.
 func TestHAZombieLeader(t *testing.T) {
-	cl := pgclustertest.Start(t, pgcluster.Options{})
-	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
-		t.Fatal(err)
-	}
-	srv := natsembedtest.Start(t)
+	cl, srv := natsSetup(t)
 	const lease = 2 * time.Second
-	cfg := haConfig(t, cl, srv.URL(), lease)
-	ds := []*daemon{startDaemon(t, "run", "-c", cfg), startDaemon(t, "run", "-c", cfg)}
+	ds := haPair(t, cl, srv.URL(), lease)
 	li := leaderOf(t, ds...)
 	zombie, standby := ds[li], ds[1-li]
 	zombie.waitLog("msg=streaming")
