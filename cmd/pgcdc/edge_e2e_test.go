@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
 )
 
 // edgeConfig is an edge reading stream "pgcdc" at url; sinks are its
