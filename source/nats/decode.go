@@ -87,6 +87,25 @@ func DecodeEvent(body []byte, cat pipeline.Catalog) (*pipeline.Event, error) {
 			default:
 				after = row
 			}
+		case "snapshot":
+			var sn struct {
+				ID    *string `json:"id"`
+				Chunk *int    `json:"chunk"`
+				Last  *bool   `json:"last"`
+			}
+			var raw json.RawMessage
+			if err := d.Decode(&raw); err != nil {
+				return nil, fieldErr(name, err)
+			}
+			strict := json.NewDecoder(bytes.NewReader(raw))
+			strict.DisallowUnknownFields()
+			if err := strict.Decode(&sn); err != nil {
+				return nil, fieldErr(name, err)
+			}
+			if sn.ID == nil || sn.Chunk == nil || sn.Last == nil {
+				return nil, fieldErr(name, errors.New("want id, chunk and last"))
+			}
+			e.Snapshot = &pipeline.SnapshotInfo{ID: *sn.ID, Chunk: *sn.Chunk, Last: *sn.Last}
 		case "unchanged_toast", "tables":
 			var list []string
 			if err := d.Decode(&list); err != nil {

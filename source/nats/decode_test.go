@@ -21,6 +21,10 @@ func sampleEvents() []*pipeline.Event {
 		{Op: pipeline.OpTruncate, Schema: "s", Table: "a", CommitLSN: 0xFFFFFFFF00000001, XID: 7, CommitTime: ct, Tables: []string{"s.a", "s.b"}},
 		{Op: pipeline.OpInsert, Schema: "x y", Table: "t\"", CommitLSN: 1, After: pipeline.Row{}, CommitTime: ct},
 		{Op: pipeline.OpDelete, Schema: "public", Table: "t", CommitLSN: 2, Key: pipeline.Row{{Name: "k", Value: []byte(`"a"`)}}, CommitTime: ct},
+		{Op: pipeline.OpRead, Schema: "public", Table: "t", CommitLSN: 3, After: pipeline.Row{{Name: "k", Value: []byte(`"a"`)}}, CommitTime: ct,
+			Snapshot: &pipeline.SnapshotInfo{ID: "snap-1", Chunk: 2}},
+		{Op: pipeline.OpSnapshotCompleted, Schema: "public", Table: "t", CommitLSN: 4, CommitTime: ct,
+			Snapshot: &pipeline.SnapshotInfo{ID: "snap-1", Chunk: 2, Last: true}},
 	}
 }
 
@@ -55,6 +59,8 @@ func TestDecodeRejects(t *testing.T) {
 		`{"id":"0000000000000001:00000000","op":"truncate","commit_lsn":"0/1","key":{}}`,
 		`{"id":"0000000000000001:00000000","op":"insert","commit_lsn":"0/1","tables":[]}`,
 		`{"id":"0000000000000001:00000000","op":"insert","commit_lsn":"0/1","after":[1]}`,
+		`{"id":"0000000000000001:00000000","op":"read","commit_lsn":"0/1","snapshot":{"id":"s"}}`,
+		`{"id":"0000000000000001:00000000","op":"read","commit_lsn":"0/1","snapshot":{"id":"s","chunk":1,"last":true,"x":1}}`,
 	} {
 		if _, err := DecodeEvent([]byte(in), nil); err == nil {
 			t.Errorf("DecodeEvent(%q) = nil error", in)
