@@ -34,8 +34,12 @@ func runLeader(ctx context.Context, cfg *config.Config, log *slog.Logger, run fu
 		}
 		return run(context.WithValue(ctx, leaseKey{}, e))
 	})
-	if errors.Is(err, ha.ErrLost) {
+	switch {
+	case errors.Is(err, ha.ErrLost):
 		return fmt.Errorf("ha: %w (nothing was confirmed after that; restart to wait as a standby)", err)
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		log.Info("ha: standby stopped", "component", "ha")
+		return nil // SIGTERM while a standby: a clean exit
 	}
 	return err
 }

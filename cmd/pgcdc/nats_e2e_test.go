@@ -273,11 +273,15 @@ sinks:
 	t.Logf("node n0 of 3 killed at a third of the workload: every row in the stream once, in order")
 }
 
-// haPair starts two pgcdc run replicas with the HA lease on the NATS
+// haReplicas starts n pgcdc run replicas with the HA lease on the NATS
 // server at url.
-func haPair(t *testing.T, cl *pgcluster.Cluster, url string, lease time.Duration) []*daemon {
+func haReplicas(t *testing.T, cl *pgcluster.Cluster, url string, lease time.Duration, n int) []*daemon {
 	cfg := natsConfig(t, cl, url, fmt.Sprintf("ha: {nats: {url: %q}, lease: %s}\n", url, lease))
-	return []*daemon{startDaemon(t, "run", "-c", cfg), startDaemon(t, "run", "-c", cfg)}
+	var ds []*daemon
+	for range n {
+		ds = append(ds, startDaemon(t, "run", "-c", cfg))
+	}
+	return ds
 }
 
 // leaderOf waits until one of ds logs that it became the leader and
@@ -303,11 +307,15 @@ func leaderOf(t *testing.T, ds ...*daemon) int {
 func TestHAKillLeader(t *testing.T) {
 	cl, srv := natsSetup(t)
 	const lease = 2 * time.Second
-	ds := haPair(t, cl, srv.URL(), lease)
+	ds := haReplicas(t, cl, srv.URL(), lease, 2)
 	li := leaderOf(t, ds...)
 	leader, standby := ds[li], ds[1-li]
 	leader.waitLog("msg=streaming")
 	standby.waitLog("standby: another replica holds the lease")
+	// A third replica, stopped while a standby, exits cleanly.
+	third := haReplicas(t, cl, srv.URL(), lease, 1)[0]
+	third.waitLog("standby: another replica holds the lease")
+	third.stop()
 	workDone := make(chan error, 1)
 	go func() { workDone <- workload(context.Background(), cl, nil) }()
 	waitStream(t, srv.URL(), workRows/3, 2*time.Minute)
@@ -344,7 +352,7 @@ func TestHAKillLeader(t *testing.T) {
 func TestHAZombieLeader(t *testing.T) {
 	cl, srv := natsSetup(t)
 	const lease = 2 * time.Second
-	ds := haPair(t, cl, srv.URL(), lease)
+	ds := haReplicas(t, cl, srv.URL(), lease, 2)
 	li := leaderOf(t, ds...)
 	zombie, standby := ds[li], ds[1-li]
 	zombie.waitLog("msg=streaming")
