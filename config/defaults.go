@@ -38,11 +38,15 @@ const (
 // file means "the default": a limit cannot be switched off with 0 unless
 // its default is 0.
 const (
-	DefaultSlot           = "pgcdc"
-	DefaultPublication    = "pgcdc"
-	DefaultTable          = "public.*" // source.tables is [DefaultTable]
-	DefaultSnapshot       = SnapshotNever
-	DefaultStatusInterval = 10 * time.Second
+	DefaultSlot        = "pgcdc"
+	DefaultPublication = "pgcdc"
+	DefaultTable       = "public.*" // source.tables is [DefaultTable]
+	DefaultSnapshot    = SnapshotNever
+	// DefaultSnapshotChunkRows rows per snapshot chunk: large enough that
+	// the two watermark transactions per chunk cost little, small enough
+	// that a chunk held between its watermarks is a few MiB.
+	DefaultSnapshotChunkRows = 10000
+	DefaultStatusInterval    = 10 * time.Second
 
 	DefaultReconnectInitial    = 500 * time.Millisecond
 	DefaultReconnectMax        = 30 * time.Second
@@ -114,6 +118,7 @@ func (c *Config) SetDefaults() {
 	}
 	setDefault(&s.Type, SourceReplication)
 	setDefault(&s.Snapshot, DefaultSnapshot)
+	setDefault(&s.SnapshotChunkRows, DefaultSnapshotChunkRows)
 	setDefault(&s.StatusInterval, DefaultStatusInterval)
 	setDefault(&s.Reconnect.Initial, DefaultReconnectInitial)
 	setDefault(&s.Reconnect.Max, DefaultReconnectMax)

@@ -26,6 +26,9 @@ type Source struct {
 	Tables      []string `yaml:"tables"`   // globs; what `publication create` publishes
 	Create      bool     `yaml:"create"`   // run creates a missing slot/publication
 	Snapshot    string   `yaml:"snapshot"` // never | initial
+	// SnapshotChunkRows is the most rows a snapshot reads between two
+	// watermarks.
+	SnapshotChunkRows int `yaml:"snapshot_chunk_rows"`
 	// StatusInterval is how often a standby status update is sent even when
 	// nothing changed.
 	StatusInterval time.Duration `yaml:"status_interval"`

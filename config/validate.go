@@ -97,13 +97,17 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	switch s.Snapshot {
 	case SnapshotNever:
 	case SnapshotInitial:
-		errs.add("source.snapshot", "%q is not implemented yet: use %q", SnapshotInitial, SnapshotNever)
+		if s.Type != SourceReplication {
+			errs.add("source.snapshot", "%q works with source.type %s only (watermarks in the WAL)", SnapshotInitial, SourceReplication)
+		}
 	default:
 		errs.add("source.snapshot", "unknown value %s: want %s or %s", quoteValue(s.Snapshot), SnapshotNever, SnapshotInitial)
 	}
 	// Above PostgreSQL's wal_sender_timeout (60s by default) the server
 	// asks for a status itself; 10m only bounds a mistake.
 	inRange(errs, "source.status_interval", s.StatusInterval, 100*time.Millisecond, 10*time.Minute)
+	// A chunk is held in memory between its watermarks.
+	inRange(errs, "source.snapshot_chunk_rows", s.SnapshotChunkRows, 100, 1_000_000)
 	validateBackoff(errs, "source.reconnect", s.Reconnect, "0: retry forever")
 	inRange(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1<<20, 1<<50) // 1 MiB to 1 PiB
 }

@@ -17,7 +17,7 @@ func TestSetDefaults(t *testing.T) {
 	want := &Config{
 		Source: Source{
 			Type: SourceReplication, Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
-			Snapshot: SnapshotNever, StatusInterval: 10 * time.Second,
+			Snapshot: SnapshotNever, SnapshotChunkRows: DefaultSnapshotChunkRows, StatusInterval: 10 * time.Second,
 			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}, RetainedWALWarn: 1 << 30,
 		},
 		Pipeline: Pipeline{BatchEvents: 1024, SinkQueue: 64, MaxInflightBytes: 64 << 20, DrainTimeout: 30 * time.Second},

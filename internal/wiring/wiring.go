@@ -198,8 +198,10 @@ func SourceConfig(cfg *config.Config) source.Config {
 		Slot: s.Slot, Publication: s.Publication, Tables: s.Tables, Create: s.Create,
 		StatusInterval:   s.StatusInterval,
 		ReconnectInitial: s.Reconnect.Initial, ReconnectMax: s.Reconnect.Max, ReconnectMaxElapsed: s.Reconnect.MaxElapsed,
-		BatchEvents:     cfg.Pipeline.BatchEvents,
-		RetainedWALWarn: s.RetainedWALWarn,
+		BatchEvents:       cfg.Pipeline.BatchEvents,
+		RetainedWALWarn:   s.RetainedWALWarn,
+		Snapshot:          s.Snapshot,
+		SnapshotChunkRows: s.SnapshotChunkRows,
 	}
 }
 
