@@ -380,3 +380,59 @@ CREATE PUBLICATION pgcdc FOR TABLE t`, rows))
 	}
 	t.Logf("%d updates without their TOASTed value, %d reads", toast, m.reads)
 }
+
+// TestSnapshotKeys: a table without a primary key is read by a unique
+// index on NOT NULL columns; one with neither fails its snapshot with the
+// table and the fix named, and the stream goes on; a table added to the
+// publication later gets its initial snapshot too.
+func TestSnapshotKeys(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	mustPsql(t, cl, `CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text);
+CREATE TABLE byidx (code text NOT NULL, n int);
+CREATE UNIQUE INDEX ON byidx (code);
+ALTER TABLE byidx REPLICA IDENTITY FULL;
+CREATE TABLE nokey (a int, b int);
+INSERT INTO t VALUES (1, 1, 'a');
+INSERT INTO byidx SELECT 'c' || g, g FROM generate_series(1, 50) g;
+INSERT INTO nokey VALUES (1, 2);
+CREATE TABLE later (id int PRIMARY KEY);
+INSERT INTO later SELECT generate_series(1, 30);
+CREATE PUBLICATION pgcdc FOR TABLE t, byidx, nokey`)
+	col, stop := runSnapshotSource(t, cl, 100)
+	// t and byidx complete; nokey fails.
+	waitFor(t, col, func(e *pipeline.Event) bool {
+		return e.Op == pipeline.OpSnapshotCompleted && e.Table == "byidx"
+	})
+	_, db := connectSQL(t, cl.DSN(""))
+	var state, reason string
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := db.QueryRow(context.Background(), `SELECT state, coalesce(error, '') FROM pgcdc.snapshots WHERE table_name = 'nokey'`).Scan(&state, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if state == "failed" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // polling the progress table
+	}
+	if state != "failed" || !strings.Contains(reason, "public.nokey") || !strings.Contains(reason, "ADD PRIMARY KEY") {
+		t.Fatalf("snapshot of a table without a key: state %q, error %q", state, reason)
+	}
+	mustPsql(t, cl, `ALTER PUBLICATION pgcdc ADD TABLE later`)
+	waitFor(t, col, func(e *pipeline.Event) bool {
+		return e.Op == pipeline.OpSnapshotCompleted && e.Table == "later"
+	})
+	stop()
+	reads := map[string]int{}
+	for _, e := range col.events {
+		if e.Op == pipeline.OpRead {
+			reads[e.Table]++
+			if e.Table == "byidx" && (len(e.Key) != 1 || e.Key[0].Name != "code") && len(e.Key) != 2 {
+				t.Errorf("byidx read keyed by %s", e.Key.AppendJSON(nil))
+			}
+		}
+	}
+	if reads["t"] != 1 || reads["byidx"] != 50 || reads["later"] != 30 || reads["nokey"] != 0 {
+		t.Fatalf("reads per table %v, want t 1, byidx 50, later 30, nokey 0", reads)
+	}
+}

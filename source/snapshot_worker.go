@@ -46,7 +46,7 @@ func newSnapWorker(s *Source) *snapWorker {
 	if chunk <= 0 {
 		chunk = DefaultSnapshotChunkRows
 	}
-	return &snapWorker{s: s, coord: s.snap, log: s.log.With("component", "snapshot"), run: hex.EncodeToString(b[:]),
+	return &snapWorker{s: s, coord: s.snap, log: s.baseLog.With("component", "snapshot", "slot", s.cfg.Slot), run: hex.EncodeToString(b[:]),
 		chunk: chunk, progress: s.cfg.SnapshotProgress}
 }
 

@@ -97,6 +97,8 @@ type Source struct {
 	streamed atomic.Bool
 	// snap is the reader's side of snapshots, shared by the sessions.
 	snap *snapCoord
+	// baseLog is the logger New was given, for components of their own.
+	baseLog *slog.Logger
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -116,7 +118,7 @@ func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog(),
-		snap: newSnapCoord(cfg.Slot)}
+		snap: newSnapCoord(cfg.Slot), baseLog: logger}
 	s.types = newTypeRegistry(s.lookupType)
 	s.cat.reload = s.reloadCatalog
 	return s
