@@ -310,7 +310,13 @@ LIMIT 1`, p.ident).Scan(&keyCols, &keyTypes)
 
 // chunkQuery returns the query reading the rows after a key position (the
 // first chunk has none), keys bound as $1..$n and the limit last.
-func (p *tablePlan) chunkQuery(after bool) string {
+func (p *tablePlan) chunkQuery(after bool) string { return p.selectQuery(after, false, true) }
+
+// rangeQuery returns the query reading the rows after a key position (or
+// from the start) up to and including another: a chunk read again.
+func (p *tablePlan) rangeQuery(after bool) string { return p.selectQuery(after, true, false) }
+
+func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range p.cols {
@@ -326,14 +332,20 @@ func (p *tablePlan) chunkQuery(after bool) string {
 		conds = append(conds, "("+p.rowFilter+")")
 	}
 	n := 0
-	if after {
+	bound := func(op string) {
 		var l, r []string
 		for i, k := range p.keyCols {
 			n++
 			l = append(l, quoteIdent(k))
 			r = append(r, fmt.Sprintf("$%d::%s", n, p.keyTypes[i]))
 		}
-		conds = append(conds, "("+strings.Join(l, ", ")+") > ("+strings.Join(r, ", ")+")")
+		conds = append(conds, "("+strings.Join(l, ", ")+") "+op+" ("+strings.Join(r, ", ")+")")
+	}
+	if after {
+		bound(">")
+	}
+	if upTo {
+		bound("<=")
 	}
 	if len(conds) > 0 {
 		b.WriteString(" WHERE ")
@@ -346,7 +358,9 @@ func (p *tablePlan) chunkQuery(after bool) string {
 		}
 		b.WriteString(quoteIdent(k))
 	}
-	fmt.Fprintf(&b, " LIMIT $%d", n+1)
+	if limit {
+		fmt.Fprintf(&b, " LIMIT $%d", n+1)
+	}
 	return b.String()
 }
 
@@ -393,21 +407,60 @@ func (p *tablePlan) keysQuery(rows int) string {
 	return b.String()
 }
 
-// readRow is one row read by a chunk: the row, its event key, and the key
-// the chunk pages by, as text (the position) and as a match string.
+// readRow is one row read by a chunk: the row and its event key.
 type readRow struct {
-	after    pipeline.Row
-	key      pipeline.Row
-	posText  []string
-	matchKey string
-	bytes    int
+	after pipeline.Row
+	key   pipeline.Row
 }
+
+// chunkRows is what one read returned: the rows, and each row's paging
+// key in its text form (keyText, len(keyIdx) entries a row), which is the
+// position the next chunk starts after, and what a re-read asks for.
+type chunkRows struct {
+	rows    []readRow
+	keyText [][]byte
+	keyIdx  []int
+}
+
+// pos returns row i's paging key as text.
+func (c *chunkRows) pos(i int) [][]byte {
+	n := len(c.keyIdx)
+	return c.keyText[i*n : (i+1)*n]
+}
+
+// lastPos returns the last row's paging key as text (nil without rows).
+func (c *chunkRows) lastPos() []string {
+	if c == nil || len(c.rows) == 0 {
+		return nil
+	}
+	var out []string
+	for _, k := range c.pos(len(c.rows) - 1) {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// matchKey returns row i's paging key as a match string (the JSON of its
+// key columns), the form matchKeyOf gives a change.
+func (c *chunkRows) matchKey(i int) string {
+	var m []byte
+	for _, ki := range c.keyIdx {
+		m = append(m, c.rows[i].after[ki].Value...)
+		m = append(m, 0)
+	}
+	return string(m)
+}
+
+// arenaSize is the size of the buffers a chunk's rows are converted into:
+// rows share them (a chunk's events live and die together), so that a row
+// costs no allocation of its own for its values.
+const arenaSize = 256 << 10
 
 // readRows runs query (text results, so that values are PostgreSQL's text
 // output, as pgoutput sends them) and converts each row with codecs. It
-// stops after maxBytes of values (at least one row). The connection runs
-// with the replication session's settings.
-func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeRegistry, query string, params [][]byte, maxBytes int) ([]readRow, bool, error) {
+// stops after maxBytes of values (at least one row), reporting cut. The
+// connection runs with the replication session's settings.
+func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeRegistry, query string, params [][]byte, maxBytes int) (*chunkRows, bool, error) {
 	rr := conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
 	defer rr.Close()
 	fields := rr.FieldDescriptions()
@@ -426,7 +479,15 @@ func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeReg
 		}
 		convs[i] = c
 	}
-	var out []readRow
+	nkey := 0
+	for _, k := range p.eventKey {
+		if k {
+			nkey++
+		}
+	}
+	out := &chunkRows{keyIdx: p.keyIdx}
+	var arena []byte
+	var cols []pipeline.Column // rows' columns, allocated a chunk's worth at a time
 	bytes, cut := 0, false
 	for rr.NextRow() {
 		vals := rr.Values()
@@ -434,38 +495,42 @@ func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeReg
 		for i, v := range vals {
 			size += encodedSize(convs[i].kind, len(v))
 		}
-		buf := make([]byte, 0, size)
-		ends := make([]int, len(vals))
+		for _, ki := range p.keyIdx {
+			size += len(vals[ki])
+		}
+		if cap(arena)-len(arena) < size {
+			arena = make([]byte, 0, max(arenaSize, size))
+		}
+		if cap(cols)-len(cols) < len(vals)+nkey {
+			cols = make([]pipeline.Column, 0, max(1024, len(vals)+nkey))
+		}
+		start := len(arena)
+		row := cols[len(cols) : len(cols)+len(vals) : len(cols)+len(vals)]
 		for i, v := range vals {
 			if v == nil {
-				buf = append(buf, "null"...)
+				arena = append(arena, "null"...)
 			} else {
-				buf = convs[i].encode(buf, v)
+				arena = convs[i].encode(arena, v)
 			}
-			ends[i] = len(buf)
+			row[i] = pipeline.Column{Name: p.cols[i], Kind: convs[i].kind}
+			row[i].Value = arena[start:len(arena):len(arena)]
+			start = len(arena)
 		}
-		row := make(pipeline.Row, len(vals))
-		start := 0
-		for i := range vals {
-			row[i] = pipeline.Column{Name: p.cols[i], Kind: convs[i].kind, Value: buf[start:ends[i]:ends[i]]}
-			start = ends[i]
-		}
-		r := readRow{after: row, bytes: len(buf)}
+		cols = cols[:len(cols)+len(vals)]
+		key := cols[len(cols) : len(cols) : len(cols)+nkey]
 		for i, isKey := range p.eventKey {
 			if isKey {
-				r.key = append(r.key, row[i])
+				key = append(key, row[i])
 			}
 		}
-		r.posText = make([]string, len(p.keyIdx))
-		var m strings.Builder
-		for i, ki := range p.keyIdx {
-			r.posText[i] = string(vals[ki])
-			m.Write(row[ki].Value)
-			m.WriteByte(0)
+		cols = cols[:len(cols)+nkey]
+		for _, ki := range p.keyIdx {
+			start := len(arena)
+			arena = append(arena, vals[ki]...)
+			out.keyText = append(out.keyText, arena[start:len(arena):len(arena)])
 		}
-		r.matchKey = m.String()
-		out = append(out, r)
-		if bytes += len(buf); bytes >= maxBytes {
+		out.rows = append(out.rows, readRow{after: row, key: key})
+		if bytes += size; bytes >= maxBytes {
 			cut = true
 			break
 		}

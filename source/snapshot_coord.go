@@ -72,9 +72,9 @@ type pendingChunk struct {
 	run      string
 	table    string   // schema.table
 	keyCols  []string // the paging key
-	rows     []readRow
+	rows     *chunkRows
 	last     bool
-	first    bool                       // the job's first chunk: emit snapshot_started
+	marker   pipeline.Op                // a start or end marker: emits that event alone
 	keep     func(*pipeline.Event) bool // the job's row filter; nil keeps every row
 	changed  map[string]bool
 	reread   map[string]bool // keys whose change lacks a TOASTed value
@@ -123,7 +123,7 @@ func (c *snapCoord) register(pc *pendingChunk) {
 
 // fill gives a registered chunk its rows, before its high watermark is
 // written.
-func (c *snapCoord) fill(pc *pendingChunk, rows []readRow, last bool) {
+func (c *snapCoord) fill(pc *pendingChunk, rows *chunkRows, last bool) {
 	c.mu.Lock()
 	pc.rows, pc.last = rows, last
 	c.mu.Unlock()
@@ -262,12 +262,12 @@ func (pc *pendingChunk) events() []*pipeline.Event {
 	mk := func(op pipeline.Op, last bool) *pipeline.Event {
 		return &pipeline.Event{Op: op, Schema: pc.job.schema, Table: pc.job.table, Snapshot: info(last), Target: pc.job.sink}
 	}
-	var evs []*pipeline.Event
-	if pc.first {
-		evs = append(evs, mk(pipeline.OpSnapshotStarted, false))
+	if pc.marker != "" {
+		return []*pipeline.Event{mk(pc.marker, pc.marker == pipeline.OpSnapshotCompleted)}
 	}
-	for _, r := range pc.rows {
-		if pc.changed[r.matchKey] {
+	var evs []*pipeline.Event
+	for i, r := range pc.rows.rows {
+		if len(pc.changed) > 0 && pc.changed[pc.rows.matchKey(i)] {
 			pc.dropped++
 			continue
 		}
@@ -278,9 +278,6 @@ func (pc *pendingChunk) events() []*pipeline.Event {
 		}
 		evs = append(evs, ev)
 		pc.emitted++
-	}
-	if pc.last {
-		evs = append(evs, mk(pipeline.OpSnapshotCompleted, true))
 	}
 	return evs
 }

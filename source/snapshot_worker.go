@@ -18,7 +18,7 @@ import (
 // Snapshot chunk sizes.
 const (
 	DefaultSnapshotChunkRows = 10000
-	snapshotChunkBytes       = 16 << 20 // a chunk ends early past this much row data
+	snapshotChunkBytes       = 8 << 20 // a chunk ends early past this much row data
 	maxChunkAttempts         = 10       // a chunk read again after poisoning
 	maxRereadRounds          = 20       // re-reads of keys whose change lacked a TOASTed value
 )
@@ -202,20 +202,43 @@ func (w *snapWorker) runJob(ctx context.Context, p pipeline.Progress, j *snapJob
 	start := time.Now()
 	lastLog := start
 	var queue []progressEntry
-	chunks, rows, after := j.chunks, j.rows, j.lastKey
-	first := j.chunks == 0
-	for {
-		pc, err := w.chunkOf(ctx, conn, j, plan, keep, chunks, first, after)
+	rows, after := j.rows, j.lastKey
+	if j.chunks == 0 {
+		if _, err := w.marker(ctx, conn, j, plan, 0, pipeline.OpSnapshotStarted); err != nil {
+			return err
+		}
+	}
+	// Chunks are pipelined: the next is read while the reader still emits
+	// the previous ones (each chunk's watermarks bracket only its own
+	// read, so they need not wait for each other), at most
+	// maxInflightChunks at a time. A chunk is settled in order: read again
+	// if it was poisoned, its TOAST re-reads done, then its position is
+	// queued to be saved once confirmed.
+	var pending []inflightChunk
+	n, exhausted := j.chunks, false
+	for !exhausted || len(pending) > 0 {
+		if !exhausted && len(pending) < maxInflightChunks {
+			pc, err := w.send(ctx, conn, j, plan, keep, n, plan.chunkQuery(after != nil), w.chunkParams(after, nil), true)
+			if err != nil {
+				return err
+			}
+			hi := pc.rows.lastPos()
+			if hi == nil {
+				hi = after
+			}
+			pending = append(pending, inflightChunk{pc: pc, lo: after, hi: hi})
+			exhausted = pc.last
+			after, n = hi, n+1
+			continue
+		}
+		f := pending[0]
+		pending = pending[1:]
+		emitted, end, err := w.settle(ctx, conn, j, plan, keep, f)
 		if err != nil {
 			return err
 		}
-		rows += int64(pc.emitted)
-		if len(pc.rows) > 0 {
-			after = pc.rows[len(pc.rows)-1].posText
-		}
-		chunks++
-		first = false
-		queue = append(queue, progressEntry{end: pc.end, lastKey: after, chunks: chunks, rows: rows})
+		rows += int64(emitted)
+		queue = append(queue, progressEntry{end: end, lastKey: f.hi, chunks: f.pc.n + 1, rows: rows})
 		if queue, err = w.saveConfirmed(ctx, conn, j, p, queue); err != nil {
 			return err
 		}
@@ -226,10 +249,14 @@ func (w *snapWorker) runJob(ctx context.Context, p pipeline.Progress, j *snapJob
 			lastLog = time.Now()
 			w.logProgress(j, rows, start, j.rows)
 		}
-		if pc.last {
-			break
-		}
 	}
+	// snapshot_completed only once every chunk is settled.
+	end, err := w.marker(ctx, conn, j, plan, n, pipeline.OpSnapshotCompleted)
+	if err != nil {
+		return err
+	}
+	chunks := n
+	queue = append(queue, progressEntry{end: end, lastKey: after, chunks: chunks, rows: rows})
 	// Done once every chunk is confirmed: until then a restart resumes it.
 	for len(queue) > 0 {
 		select {
@@ -254,73 +281,105 @@ func (w *snapWorker) runJob(ctx context.Context, p pipeline.Progress, j *snapJob
 	return nil
 }
 
-// chunkOf reads and emits one chunk (and any re-reads it needs), returning
-// it once its high watermark's transaction was decoded.
-func (w *snapWorker) chunkOf(ctx context.Context, conn *pgx.Conn, j *snapJob, plan *tablePlan, keep func(*pipeline.Event) bool,
-	n int, first bool, after []string) (*pendingChunk, error) {
-	for attempt := 1; ; attempt++ {
-		query := plan.chunkQuery(after != nil)
-		params := make([][]byte, 0, len(after)+1)
-		for _, k := range after {
-			params = append(params, []byte(k))
-		}
-		params = append(params, []byte(fmt.Sprint(w.chunk)))
-		pc, err := w.emit(ctx, conn, j, plan, keep, n, first, query, params, true)
-		if err != nil {
-			return nil, err
-		}
-		if pc.poisoned {
-			metricSnapshotChunksRetried.Inc()
-			if attempt >= maxChunkAttempts {
-				return nil, fmt.Errorf("%w: chunk %d of %s was superseded %d times by changes it cannot match (the table changed under the snapshot?)", errJobFailed, n, j.qualified(), attempt)
-			}
-			continue
-		}
-		// Keys whose change left a TOASTed value out are read again, alone.
-		reread := pc.reread
-		for round := 0; len(reread) > 0; round++ {
-			if round >= maxRereadRounds {
-				return nil, fmt.Errorf("%w: %d rows of %s kept changing with unchanged TOASTed values during %d re-reads", errJobFailed, len(reread), j.qualified(), round)
-			}
-			var keys [][]byte
-			rowsN := 0
-			for _, r := range pc.rows {
-				if reread[r.matchKey] {
-					for _, k := range r.posText {
-						keys = append(keys, []byte(k))
-					}
-					rowsN++
-				}
-			}
-			if rowsN == 0 {
-				break
-			}
-			metricSnapshotRereads.Add(float64(rowsN))
-			rp, err := w.emit(ctx, conn, j, plan, keep, n, false, plan.keysQuery(rowsN), keys, false)
-			if err != nil {
-				return nil, err
-			}
-			pc.emitted += rp.emitted
-			pc.end = rp.end
-			reread = rp.reread
-			if rp.poisoned {
-				reread = map[string]bool{}
-				for _, r := range rp.rows {
-					reread[r.matchKey] = true
-				}
-			}
-		}
-		return pc, nil
-	}
+// inflightChunk is a chunk sent and not yet settled: the key range it
+// covers, (lo, hi].
+type inflightChunk struct {
+	pc     *pendingChunk
+	lo, hi []string
 }
 
-// emit runs one watermark-bracketed read: low watermark, the query, high
-// watermark, then waits until the reader has decoded the high
-// watermark's transaction. paging says whether the query is a chunk (its
-// row count decides whether it is the last) or a re-read of keys.
-func (w *snapWorker) emit(ctx context.Context, conn *pgx.Conn, j *snapJob, plan *tablePlan, keep func(*pipeline.Event) bool,
-	n int, first bool, query string, params [][]byte, paging bool) (*pendingChunk, error) {
-	pc := &pendingChunk{job: j, n: n, run: w.run, table: j.qualified(), keyCols: plan.keyCols, first: first, keep: keep}
+// maxInflightChunks bounds the chunks read and not yet emitted (each holds
+// its rows, up to snapshotChunkBytes).
+const maxInflightChunks = 4
+
+// chunkParams binds a chunk query: the position after which it reads (none
+// for the first) and the limit; or, with to set, a range query's bounds.
+func (w *snapWorker) chunkParams(after, to []string) [][]byte {
+	params := make([][]byte, 0, len(after)+len(to)+1)
+	for _, k := range after {
+		params = append(params, []byte(k))
+	}
+	if to != nil {
+		for _, k := range to {
+			params = append(params, []byte(k))
+		}
+		return params
+	}
+	return append(params, []byte(fmt.Sprint(w.chunk)))
+}
+
+// settle waits until chunk f was emitted, reads it again while it was
+// poisoned (a change between its watermarks it could not match), and
+// reads again, alone, the keys whose change left a TOASTed value out. It
+// returns how many reads it emitted and the position to confirm.
+func (w *snapWorker) settle(ctx context.Context, conn *pgx.Conn, j *snapJob, plan *tablePlan, keep func(*pipeline.Event) bool, f inflightChunk) (int, pipeline.LSN, error) {
+	pc := f.pc
+	if err := w.await(ctx, pc); err != nil {
+		return 0, 0, err
+	}
+	for attempt := 1; pc.poisoned; attempt++ {
+		metricSnapshotChunksRetried.Inc()
+		if attempt >= maxChunkAttempts {
+			return 0, 0, fmt.Errorf("%w: chunk %d of %s was superseded %d times by changes it cannot match (the table changed under the snapshot?)", errJobFailed, pc.n, j.qualified(), attempt)
+		}
+		if f.hi == nil {
+			break // an empty first chunk: nothing to read again
+		}
+		next, err := w.send(ctx, conn, j, plan, keep, pc.n, plan.rangeQuery(f.lo != nil), w.chunkParams(f.lo, f.hi), false)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := w.await(ctx, next); err != nil {
+			return 0, 0, err
+		}
+		pc = next
+	}
+	emitted, end := pc.emitted, pc.end
+	reread, cur := pc.reread, pc.rows
+	for round := 0; len(reread) > 0; round++ {
+		if round >= maxRereadRounds {
+			return 0, 0, fmt.Errorf("%w: %d rows of %s kept changing with unchanged TOASTed values during %d re-reads", errJobFailed, len(reread), j.qualified(), round)
+		}
+		var keys [][]byte
+		rowsN := 0
+		for i := range cur.rows {
+			if reread[cur.matchKey(i)] {
+				keys = append(keys, cur.pos(i)...)
+				rowsN++
+			}
+		}
+		if rowsN == 0 {
+			break
+		}
+		metricSnapshotRereads.Add(float64(rowsN))
+		rp, err := w.send(ctx, conn, j, plan, keep, pc.n, plan.keysQuery(rowsN), keys, false)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := w.await(ctx, rp); err != nil {
+			return 0, 0, err
+		}
+		emitted += rp.emitted
+		end = rp.end
+		reread = rp.reread
+		if rp.poisoned {
+			reread = map[string]bool{}
+			for i := range rp.rows.rows {
+				reread[rp.rows.matchKey(i)] = true
+			}
+		}
+		cur = rp.rows // the keys of a further round are among these
+	}
+	return emitted, end, nil
+}
+
+// send runs one watermark-bracketed read: low watermark, the query, high
+// watermark. paging says whether the query is a chunk (its row count
+// decides whether it is the table's last) or a re-read. It does not wait
+// for the reader: await does.
+func (w *snapWorker) send(ctx context.Context, conn *pgx.Conn, j *snapJob, plan *tablePlan, keep func(*pipeline.Event) bool,
+	n int, query string, params [][]byte, paging bool) (*pendingChunk, error) {
+	pc := &pendingChunk{job: j, n: n, run: w.run, table: j.qualified(), keyCols: plan.keyCols, keep: keep}
 	w.coord.register(pc)
 	ok := false
 	defer func() {
@@ -335,24 +394,47 @@ func (w *snapWorker) emit(ctx context.Context, conn *pgx.Conn, j *snapJob, plan 
 	if err != nil {
 		return nil, err
 	}
-	last := paging && !cut && len(rows) < w.chunk
-	w.coord.fill(pc, rows, last)
-	if err := emitMessage(ctx, conn, watermark{Kind: wmHigh, Slot: w.s.cfg.Slot, Job: j.id, Chunk: n, Run: w.run, Last: last}); err != nil {
+	w.coord.fill(pc, rows, false)
+	pc.last = paging && !cut && len(rows.rows) < w.chunk // the worker's view; the reader emits no completion for it
+	if err := emitMessage(ctx, conn, watermark{Kind: wmHigh, Slot: w.s.cfg.Slot, Job: j.id, Chunk: n, Run: w.run}); err != nil {
 		return nil, err
 	}
+	ok = true
+	return pc, nil
+}
+
+// await waits until the reader decoded pc's high watermark's transaction.
+func (w *snapWorker) await(ctx context.Context, pc *pendingChunk) error {
 	select {
 	case <-pc.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		w.coord.forget(pc)
+		return ctx.Err()
 	}
-	ok = true
 	metricSnapshotChunks.Inc()
 	metricSnapshotRows.Add(float64(pc.emitted))
 	metricSnapshotDropped.Add(float64(pc.dropped))
-	if !paging {
-		pc.last = false
+	return nil
+}
+
+// marker emits a snapshot_started or snapshot_completed event in a
+// watermark pair of its own, and returns the position to confirm.
+func (w *snapWorker) marker(ctx context.Context, conn *pgx.Conn, j *snapJob, plan *tablePlan, n int, op pipeline.Op) (pipeline.LSN, error) {
+	pc := &pendingChunk{job: j, n: n, run: w.run + string(op), table: j.qualified(), keyCols: plan.keyCols, rows: &chunkRows{}, marker: op}
+	w.coord.register(pc)
+	for _, kind := range []string{wmLow, wmHigh} {
+		if err := emitMessage(ctx, conn, watermark{Kind: kind, Slot: w.s.cfg.Slot, Job: j.id, Chunk: n, Run: pc.run}); err != nil {
+			w.coord.forget(pc)
+			return 0, err
+		}
 	}
-	return pc, nil
+	select {
+	case <-pc.done:
+		return pc.end, nil
+	case <-ctx.Done():
+		w.coord.forget(pc)
+		return 0, ctx.Err()
+	}
 }
 
 // saveConfirmed records the newest chunk every sink has acknowledged and
