@@ -19,8 +19,8 @@ import (
 const (
 	DefaultSnapshotChunkRows = 10000
 	snapshotChunkBytes       = 8 << 20 // a chunk ends early past this much row data
-	maxChunkAttempts         = 10       // a chunk read again after poisoning
-	maxRereadRounds          = 20       // re-reads of keys whose change lacked a TOASTed value
+	maxChunkAttempts         = 10      // a chunk read again after poisoning
+	maxRereadRounds          = 20      // re-reads of keys whose change lacked a TOASTed value
 )
 
 // SnapshotProgress reports a job's progress: rows emitted so far and the
