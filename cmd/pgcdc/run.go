@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -111,11 +112,18 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 		return withCode(exitConfig, err)
 	}
 	var server *httpserver.Server
+	var authn *auth.Authenticator
 	if wiring.NeedsServer(cfg) {
-		server = httpserver.New(cfg.Server, log)
+		if server, err = httpserver.New(cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
+		// Cancelling ctx stops the key set refresh (jwks_url).
+		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
 	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Version: version})
+		Server: server, Auth: authn, Version: version})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
@@ -143,6 +151,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, log *slog.Logger, stop
 
 	if err := src.Prepare(ctx); err != nil {
 		return fmt.Errorf("source: %w", err)
+	}
+	if authn != nil {
+		// A forced scope filter on a column old rows do not carry would
+		// scope deletes wrongly: refused, naming the ALTER TABLE.
+		checks = append(checks, wiring.AuthCheck(authn))
 	}
 	guard, err := filterGuard(src.Catalog(), checks, log)
 	if err != nil {

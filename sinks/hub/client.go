@@ -13,6 +13,8 @@ const (
 	ReasonWriteError   = "write_error"   // a write failed or timed out
 	ReasonReadError    = "read_error"    // WebSocket: a bad frame, a read limit, a missed pong
 	ReasonShutdown     = "shutdown"      // the sink or the server is shutting down
+	ReasonAuthExpired  = "auth_expired"  // the client's credential expired (and was not renewed)
+	ReasonForbidden    = "forbidden"     // a WebSocket re-authenticated with a token of another scope
 )
 
 // Client is one connection registered with the hub. Registration is what

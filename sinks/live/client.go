@@ -30,6 +30,10 @@ var (
 	ErrGone = errors.New("client went away")
 	// ErrWrite: a write to the client failed or timed out.
 	ErrWrite = errors.New("write to client failed")
+	// ErrExpired: the client's credential expired (its DisconnectAt
+	// passed): SSE sends auth_expired and ends; a WebSocket asks for a
+	// new token.
+	ErrExpired = errors.New("credential expired")
 )
 
 // Reason returns the disconnect reason (a hub.Reason constant) for the
@@ -43,6 +47,8 @@ func Reason(err error) string {
 		return hub.ReasonShutdown
 	case errors.Is(err, ErrGone):
 		return hub.ReasonClientClosed
+	case errors.Is(err, ErrExpired):
+		return hub.ReasonAuthExpired
 	}
 	return hub.ReasonWriteError
 }
@@ -122,6 +128,8 @@ type Client[R any] struct {
 	headroom int32
 	turn     uint32 // rotates which subscription reads first
 	wrote    bool   // something was sent since the last beat
+	expiry   time.Time
+	stop     error // set by Stop: Serve returns it after the cycle
 }
 
 // Init readies the writer of a client registered as reg with h, whose
@@ -131,6 +139,14 @@ func (c *Client[R]) Init(h *hub.Hub, reg *hub.Client, proto Protocol[R], headroo
 	*c = Client[R]{hub: h, reg: reg, proto: proto, headroom: int32(headroom), reqs: reqs}
 	c.subs = c.one[:0]
 }
+
+// SetExpiry makes Serve return ErrExpired at t (zero: never), the
+// DisconnectAt of the client's credential.
+func (c *Client[R]) SetExpiry(t time.Time) { c.expiry = t }
+
+// Stop makes Serve return err after the current cycle (a protocol's
+// Handle ends the connection with it).
+func (c *Client[R]) Stop(err error) { c.stop = err }
 
 // Subs returns the client's subscriptions, for Protocol.Handle to look up.
 func (c *Client[R]) Subs() []*Sub { return c.subs }
@@ -153,12 +169,42 @@ func (c *Client[R]) Sent() { c.wrote = true }
 // connection its way (a last message, a close frame), then calls Leave.
 func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 	beat := c.hub.Beat()
+	var expired <-chan time.Time
+	var timer *time.Timer
+	var armed time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
+		if c.stop != nil {
+			err := c.stop
+			c.stop = nil
+			return err
+		}
+		if !c.expiry.Equal(armed) { // set, or renewed by a protocol's Handle
+			armed = c.expiry
+			if timer != nil {
+				timer.Stop()
+				timer, expired = nil, nil
+			}
+			if !armed.IsZero() {
+				d := time.Until(armed)
+				if d <= 0 {
+					return ErrExpired
+				}
+				timer = time.NewTimer(d)
+				expired = timer.C
+			}
+		}
 		// Beats are taken busy or not: a WebSocket's pings are what keep
 		// its client's pongs, and the reader's deadline, coming.
 		select {
 		case <-gone:
 			return ErrGone
+		case <-expired:
+			return ErrExpired
 		case <-beat:
 			beat = c.hub.Beat()
 			if err := c.beat(out); err != nil {
@@ -170,7 +216,7 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 		if err != nil {
 			return err
 		}
-		if busy {
+		if busy || c.stop != nil {
 			continue // maybe more: read again before waiting
 		}
 		select {
@@ -184,6 +230,8 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 			}
 		case <-gone:
 			return ErrGone
+		case <-expired:
+			return ErrExpired
 		}
 	}
 }
