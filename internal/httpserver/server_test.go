@@ -43,7 +43,11 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 	}
 	cfg.SetDefaults()
 	srv := mustNew(t, cfg.Server)
-	outs, err := wiring.Outputs(cfg, wiring.Deps{Catalog: hubtest.Catalog(), Server: srv})
+	authn, err := wiring.Authenticator(t.Context(), cfg.Server, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := wiring.Outputs(cfg, wiring.Deps{Catalog: hubtest.Catalog(), Server: srv, Auth: authn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +60,11 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{srv: srv, base: "http://" + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
+	scheme := "http://"
+	if cfg.Server.TLS.CertFile != "" {
+		scheme = "https://"
+	}
+	st := &stack{srv: srv, base: scheme + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
 	go func() { st.done <- srv.Serve() }()
 	st.feedS = hubtest.Run(t, context.Background(), outs[0].Sink)
 	st.feedW = hubtest.Run(t, context.Background(), outs[1].Sink)

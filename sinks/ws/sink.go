@@ -135,7 +135,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(s, wsc, hw.Conn, reg, scope, r.RemoteAddr)
 	if deferred {
-		c.query = r.URL.RawQuery
+		c.deferred, c.query = true, r.URL.RawQuery
 	} else {
 		c.client.SetExpiry(scope.DisconnectAt())
 		c.authed = true
