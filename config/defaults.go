@@ -63,7 +63,7 @@ const (
 	DefaultReadHeaderTimeout       = 10 * time.Second
 	DefaultIdleTimeout             = 2 * time.Minute
 	DefaultLogLevel                = "info"
-	DefaultLogFormat = LogText
+	DefaultLogFormat               = LogText
 
 	// Broadcast sinks (sse, websocket).
 	DefaultReplayMaxEvents = 10000
