@@ -17,6 +17,10 @@ type Cursor struct {
 	// that the backlog it asked for does not count as overflow.
 	minLag  uint64
 	pending uint64 // unread events after the last Next
+	// in is the inbox of a routed cursor (SeekRouted), which reads the
+	// ring up to join and its inbox after.
+	in   *inbox
+	join uint64
 }
 
 // Pending returns how many events were published and not yet read by this
@@ -87,12 +91,19 @@ func (h *Hub) Next(c *Cursor, dst []*pipeline.Event, maxBytes int) ([]*pipeline.
 type Item struct {
 	Event *pipeline.Event
 	Head  []byte
+	// Scoped marks an event of a routed cursor (SeekRouted) that is
+	// already what the cursor's scope may see: the reader applies only
+	// its own subscription to it.
+	Scoped bool
 }
 
 // NextItems is Next for a sink that uses WithHead: it returns the events
 // with their heads.
 func (h *Hub) NextItems(c *Cursor, dst []Item, maxBytes int) ([]Item, <-chan struct{}, error) {
-	return next(h, c, dst, maxBytes, func(e *entry) Item { return Item{e.ev, e.head} })
+	if c.in != nil && c.next >= c.join {
+		return h.nextRouted(c, dst, maxBytes)
+	}
+	return next(h, c, dst, maxBytes, func(e *entry) Item { return Item{Event: e.ev, Head: e.head} })
 }
 
 func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) ([]T, <-chan struct{}, error) {
@@ -105,6 +116,9 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	end := h.ring.head
 	if h.closed {
 		end = h.closeAt
+	}
+	if c.in != nil {
+		end = min(end, c.join) // the rest comes through the inbox
 	}
 	if c.next < h.ring.tail && c.next < end {
 		return dst, wake, &OverflowError{Behind: h.ring.head - c.next, Evicted: true}
@@ -132,7 +146,7 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	}
 	c.pending = h.ring.head - c.next
 	c.minLag = min(c.minLag, c.pending)
-	if h.closed && c.next >= end && bytes == 0 {
+	if h.closed && c.next >= end && bytes == 0 && c.in == nil {
 		return dst, wake, ErrClosed
 	}
 	return dst, wake, nil

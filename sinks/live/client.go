@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 )
 
@@ -101,8 +102,12 @@ type Protocol[R any] interface {
 // request's scope, then the client's filter and projection) and its
 // position in the hub's stream.
 type Sub struct {
-	T   pipeline.Transform // nil: every event unchanged
-	Cur hub.Cursor
+	T pipeline.Transform // nil: every event unchanged
+	// Post is what is applied to an event the hub routed to the
+	// subscription already scoped (hub.Item.Scoped): the client's own
+	// subscription alone.
+	Post pipeline.Transform
+	Cur  hub.Cursor
 	// Reset, when not empty, is sent (AppendReset) before the
 	// subscription's next events.
 	Reset string
@@ -154,8 +159,29 @@ func (c *Client[R]) Subs() []*Sub { return c.subs }
 // Add adds subscription s, which the client reads from its next cycle on.
 func (c *Client[R]) Add(s *Sub) { c.subs = append(c.subs, s) }
 
+// Subscribe sets s up as the subscription of a client with scope that
+// asked for sub (nil: everything), placed after lastID (see hub.Seek;
+// reset is the reason to send a reset first). With an authenticated scope
+// its cursor is routed (hub.SeekRouted): the hub delivers it only what
+// the scope may see. Add it with Add; s.Tag is the caller's.
+func (c *Client[R]) Subscribe(s *Sub, scope Scope, sub *transform.Subscription, lastID string) (reset string, err error) {
+	s.T, s.Post = Transform(scope, sub), nil
+	if sub != nil {
+		s.Post = sub
+	}
+	if scope.Identity != nil {
+		s.Cur, reset, err = c.hub.SeekRouted(lastID, c.reg, scope.Identity.Scope)
+	} else {
+		s.Cur, reset, err = c.hub.Seek(lastID)
+	}
+	return reset, err
+}
+
 // Remove removes the i-th subscription.
-func (c *Client[R]) Remove(i int) { c.subs = slices.Delete(c.subs, i, i+1) }
+func (c *Client[R]) Remove(i int) {
+	c.hub.Unroute(&c.subs[i].Cur)
+	c.subs = slices.Delete(c.subs, i, i+1)
+}
 
 // Sent records that the protocol wrote to the client outside the loop
 // (the response head): a heartbeat is not needed until the next beat.
@@ -238,7 +264,12 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 
 // Leave unregisters the client, counting the disconnect under the reason
 // for err (the error Serve returned).
-func (c *Client[R]) Leave(err error) { c.reg.Leave(Reason(err)) }
+func (c *Client[R]) Leave(err error) {
+	for _, s := range c.subs {
+		c.hub.Unroute(&s.Cur)
+	}
+	c.reg.Leave(Reason(err))
+}
 
 func (c *Client[R]) beat(out Output) error {
 	sc := getScratch()
@@ -334,9 +365,12 @@ func (c *Client[R]) cycle(out Output) (wake <-chan struct{}, busy bool, err erro
 		}
 		for _, it := range items {
 			used += len(it.Event.Encoded())
-			e := it.Event
-			if s.T != nil {
-				if e = s.T.Apply(e); e == nil {
+			e, t := it.Event, s.T
+			if it.Scoped {
+				t = s.Post
+			}
+			if t != nil {
+				if e = t.Apply(e); e == nil {
 					continue
 				}
 			}

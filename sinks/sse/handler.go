@@ -80,18 +80,23 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (s
 	if lastID == "" {
 		lastID, param = q.Get("lastEventId"), "lastEventId"
 	}
-	cur, reset, err := s.Hub().Seek(lastID)
-	if err != nil {
-		live.WriteProblems(w, []live.Problem{{Param: param, Message: err.Error()}})
+	if problems := live.CheckID(lastID, param); len(problems) > 0 {
+		live.WriteProblems(w, problems)
 		return nil, ""
 	}
 	reg := live.Register(w, s.Hub())
 	if reg == nil {
 		return nil, ""
 	}
-	st = &stream{sub: live.Sub{T: live.Transform(scope, sub), Cur: cur}}
+	st = &stream{}
 	st.c.Init(s.Hub(), reg, s, headroom, nil)
 	st.c.SetExpiry(scope.DisconnectAt())
+	reset, err := st.c.Subscribe(&st.sub, scope, sub, lastID)
+	if err != nil { // the id was checked
+		reg.Leave(hub.ReasonClientClosed)
+		live.WriteProblems(w, []live.Problem{{Param: param, Message: err.Error()}})
+		return nil, ""
+	}
 	st.c.Add(&st.sub)
 	return st, reset
 }

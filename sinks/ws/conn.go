@@ -376,11 +376,13 @@ func (c *conn) Handle(b []byte, cl *live.Client[request], r request) []byte {
 		limitHit("subscriptions")
 		return appendText(b, appendError(nil, r.id, []live.Problem{{Param: "id", Message: fmt.Sprintf("too many subscriptions: at most %d per connection (server.limits.subscriptions_per_connection)", c.s.maxSubs)}}))
 	}
-	cur, reset, err := c.s.Hub().Seek(r.resume)
+	s := &live.Sub{Tag: &subTag{id: r.id, prefix: eventPrefix(r.id)}}
+	reset, err := cl.Subscribe(s, r.scope, r.sub, r.resume)
 	if err != nil {
 		return appendText(b, appendError(nil, r.id, []live.Problem{{Param: "resume_from", Message: err.Error()}}))
 	}
-	cl.Add(&live.Sub{T: r.t, Cur: cur, Reset: reset, Tag: &subTag{id: r.id, prefix: eventPrefix(r.id)}})
+	s.Reset = reset
+	cl.Add(s)
 	// The loop sends the reset, if any, after this and before the
 	// subscription's first events.
 	return appendText(b, appendSimple(nil, "subscribed", r.id))

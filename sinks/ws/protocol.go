@@ -39,10 +39,10 @@ const (
 type request struct {
 	kind     reqKind
 	id       string             // subscription id ("" when unknown)
-	t        pipeline.Transform // the scope, then the subscription; nil: every event
+	sub      *transform.Subscription // reqSubscribe: the client's (nil: everything)
 	resume   string
 	problems []live.Problem // reqError, reqClose
-	scope    live.Scope     // reqAuth
+	scope    live.Scope     // reqAuth; reqSubscribe: what sub was checked against
 	close    *closeError    // reqClose
 }
 
@@ -189,7 +189,7 @@ func subscribeRequest(ctx context.Context, h *hub.Hub, scope live.Scope, id stri
 	if len(problems) > 0 {
 		return request{kind: reqError, id: id, problems: problems}
 	}
-	return request{kind: reqSubscribe, id: id, t: live.Transform(scope, sub), resume: resume}
+	return request{kind: reqSubscribe, id: id, scope: scope, sub: sub, resume: resume}
 }
 
 // queryRequest returns the request that the connection URL's query opens
