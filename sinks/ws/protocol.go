@@ -38,7 +38,7 @@ const (
 // the writer goroutine, which owns the subscriptions and the output.
 type request struct {
 	kind     reqKind
-	id       string             // subscription id ("" when unknown)
+	id       string                  // subscription id ("" when unknown)
 	sub      *transform.Subscription // reqSubscribe: the client's (nil: everything)
 	resume   string
 	problems []live.Problem // reqError, reqClose
