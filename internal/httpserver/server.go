@@ -20,6 +20,18 @@
 //     finish, and when the deadline passes closes what remains.
 //
 // /readyz answers 503 from the start of Shutdown.
+//
+// # TLS and limits
+//
+// With server.tls the server serves HTTPS, offering h2 and http/1.1 by
+// ALPN (SSE streams over HTTP/2 through the ResponseWriter; WebSocket
+// upgrades over HTTP/1.1), with a certificate reloaded when its files
+// change (certReloader). server.limits bound the connections in total and
+// per client address (limitListener), header size and header read time
+// (a slow-loris client holds a slot of its own address only until
+// ReadHeaderTimeout) and idle keep-alives; the WebSocket sink bounds
+// subscriptions and client messages. server.metrics_token guards
+// /metrics.
 package httpserver
 
 import (

@@ -189,10 +189,13 @@ func (c *Client[R]) Sent() { c.wrote = true }
 
 // Serve runs the loop, writing to out, until the stream ends; gone is
 // closed when the client goes away. It returns why the stream ended:
-// ErrGone, ErrWrite, an *hub.OverflowError (the client fell behind) or
-// hub.ErrClosed (the hub closed and the client got every event published
-// before). It does not unregister the client: the protocol ends the
-// connection its way (a last message, a close frame), then calls Leave.
+// ErrGone, ErrWrite, ErrExpired (the expiry SetExpiry set passed), an
+// *hub.OverflowError (the client fell behind), hub.ErrClosed (the hub
+// closed and the client got every event published before), or the error
+// a protocol's Handle passed to Stop. After ErrExpired it may be called
+// again (a WebSocket that re-authenticated). It does not unregister the
+// client: the protocol ends the connection its way (a last message, a
+// close frame), then calls Leave.
 func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 	beat := c.hub.Beat()
 	var expired <-chan time.Time

@@ -50,11 +50,13 @@ func Summary(problems []Problem) string {
 // endpoints: a readable message and, for bad parameters, one entry per
 // parameter.
 type ErrorBody struct {
-	Error string `json:"error"`
-	// Reason is set on authorization refusals (401, 403): a stable word
-	// such as token_expired.
-	Reason string    `json:"reason,omitempty"`
-	Errors []Problem `json:"errors,omitempty"`
+	// Error is a readable message, or, on an authorization refusal (401,
+	// 403), a stable word such as token_expired (auth.Reason) with the
+	// readable Message beside it: the body of /api/whoami and
+	// /api/ticket's refusals too.
+	Error   string    `json:"error"`
+	Message string    `json:"message,omitempty"`
+	Errors  []Problem `json:"errors,omitempty"`
 }
 
 // WriteError answers with status and a JSON ErrorBody.

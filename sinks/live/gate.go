@@ -212,7 +212,11 @@ func WriteAuthError(w http.ResponseWriter, ae *AuthError) {
 	if status == http.StatusUnauthorized && ae.WWWAuthenticate != "" {
 		w.Header().Set("WWW-Authenticate", ae.WWWAuthenticate)
 	}
-	writeBody(w, status, ErrorBody{Error: ae.Message, Reason: ae.Reason})
+	if ae.Reason == "" {
+		writeBody(w, status, ErrorBody{Error: ae.Message})
+		return
+	}
+	writeBody(w, status, ErrorBody{Error: ae.Reason, Message: ae.Message})
 }
 
 // HostPolicy is the set of Host header values the server answers to. A
