@@ -24,6 +24,7 @@ import (
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
+	"github.com/pgcdc/pgcdc/sinks/live/livetest"
 )
 
 // jwtKit holds the keys of a JWKS-configured server and mints tokens.
@@ -430,25 +431,7 @@ var streamClient = &http.Client{Timeout: 20 * time.Second}
 
 func (s *stream) next(t *testing.T) (event, id, data string) {
 	t.Helper()
-	for {
-		line, err := s.r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("SSE stream ended: %v", err)
-		}
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case line == "":
-			if data != "" || event != "" {
-				return event, id, data
-			}
-		case strings.HasPrefix(line, "id: "):
-			id = line[4:]
-		case strings.HasPrefix(line, "data: "):
-			data += line[6:]
-		case strings.HasPrefix(line, "event: "):
-			event = line[7:]
-		}
-	}
+	return livetest.NextSSE(t, s.r)
 }
 
 func getWith(t *testing.T, url, tok string) (int, string) {
