@@ -204,6 +204,18 @@ func TestAuthRefusals(t *testing.T) {
 			t.Errorf("%s with a good token: %d %s", name, a.code, a.body)
 		}
 	}
+	// The cookie works in place of the header; the access_token
+	// parameter too (a ticket is better there, see TestAuthScopedStreams).
+	req, _ := http.NewRequest("GET", st.base+"/api/whoami", nil)
+	req.AddCookie(&http.Cookie{Name: "pgcdc_token", Value: good})
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("whoami with the cookie: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if a := httpDo("GET", "/api/changes?access_token="+good, ""); a.code != 200 {
+		t.Errorf("changes with access_token: %d %s", a.code, a.body)
+	}
 	// A table the scope does not allow: 403 naming it.
 	if a := httpDo("GET", "/events?table=public.users", good); a.code != 403 || !strings.Contains(a.body, `public.users`) || !strings.Contains(a.body, "forbidden") {
 		t.Errorf("sse for public.users: %d %s", a.code, a.body)

@@ -113,17 +113,19 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	if h.aborted {
 		return dst, wake, ErrClosed
 	}
-	end := h.ring.head
+	end, top := h.ring.head, h.ring.head
 	if h.closed {
 		end = h.closeAt
 	}
 	if c.in != nil {
-		end = min(end, c.join) // the rest comes through the inbox
+		// The rest comes through the inbox: events of other scopes
+		// published since do not count as this reader's lag.
+		end, top = min(end, c.join), min(top, c.join)
 	}
 	if c.next < h.ring.tail && c.next < end {
-		return dst, wake, &OverflowError{Behind: h.ring.head - c.next, Evicted: true}
+		return dst, wake, &OverflowError{Behind: top - c.next, Evicted: true}
 	}
-	if lag := h.ring.head - c.next; lag > c.minLag+h.clientBuffer {
+	if lag := top - c.next; lag > c.minLag+h.clientBuffer {
 		return dst, wake, &OverflowError{Behind: lag, Limit: h.clientBuffer}
 	}
 	room := cap(dst) - len(dst)
@@ -144,7 +146,7 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 		bytes += len(e.ev.Encoded())
 		room--
 	}
-	c.pending = h.ring.head - c.next
+	c.pending = top - c.next
 	c.minLag = min(c.minLag, c.pending)
 	if h.closed && c.next >= end && bytes == 0 && c.in == nil {
 		return dst, wake, ErrClosed
