@@ -11,7 +11,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/live"
@@ -150,7 +149,7 @@ func (c *conn) send(r request) bool {
 // subscription of the connection's query, if any. Anything else first,
 // a bad token or silence closes the connection with CloseUnauthorized.
 func (c *conn) authenticate() bool {
-	_ = c.ws.SetReadDeadline(time.Now().Add(auth.AuthMessageTimeout))
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.s.authTimeout))
 	typ, data, err := c.ws.ReadMessage()
 	var r request
 	switch {
@@ -160,7 +159,7 @@ func (c *conn) authenticate() bool {
 			c.readErr = err
 			return false
 		}
-		r = closeRequest(CloseUnauthorized, hub.ReasonAuthExpired, "missing_token", fmt.Sprintf(`no auth message within %s: send {"type":"auth","token":"<token>"} first`, auth.AuthMessageTimeout))
+		r = closeRequest(CloseUnauthorized, hub.ReasonAuthExpired, "missing_token", fmt.Sprintf(`no auth message within %s: send {"type":"auth","token":"<token>"} first`, c.s.authTimeout))
 	case typ != websocket.TextMessage:
 		r = closeRequest(CloseUnauthorized, hub.ReasonAuthExpired, "missing_token", `authenticate first: the first message must be {"type":"auth","token":"<token>"}`)
 	default:
@@ -231,7 +230,7 @@ func (c *conn) reauth() error {
 	if c.lc.Send(appendText(nil, authExpiredFrame)) != nil {
 		return live.ErrWrite
 	}
-	t := time.NewTimer(ReauthGrace)
+	t := time.NewTimer(c.s.reauthGrace)
 	defer t.Stop()
 	for {
 		select {

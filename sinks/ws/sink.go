@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/live"
@@ -44,6 +45,9 @@ type Sink struct {
 	upgrader   websocket.Upgrader
 	maxSubs    int
 	msgRate    float64
+	// authTimeout bounds the wait for the first auth message, reauthGrace
+	// the wait for a new token after auth_expired (fields, for tests).
+	authTimeout, reauthGrace time.Duration
 }
 
 var (
@@ -69,12 +73,14 @@ func New(cfg Config, cat pipeline.Catalog, logger *slog.Logger) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		log:        logger.With("component", "websocket", "sink", cfg.Name),
-		heartbeat:  cfg.Hub.Heartbeat,
-		readLimit:  cfg.MaxMessageBytes,
-		closeGrace: time.Second,
-		maxSubs:    cfg.MaxSubscriptions,
-		msgRate:    cfg.MessagesPerSecond,
+		log:         logger.With("component", "websocket", "sink", cfg.Name),
+		heartbeat:   cfg.Hub.Heartbeat,
+		readLimit:   cfg.MaxMessageBytes,
+		closeGrace:  time.Second,
+		maxSubs:     cfg.MaxSubscriptions,
+		msgRate:     cfg.MessagesPerSecond,
+		authTimeout: auth.AuthMessageTimeout,
+		reauthGrace: ReauthGrace,
 	}
 	if s.maxSubs <= 0 {
 		s.maxSubs = MaxSubscriptions
