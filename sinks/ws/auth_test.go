@@ -102,3 +102,15 @@ func TestAuthTimeouts(t *testing.T) {
 		t.Errorf("no new token: %d %q, want 4001 auth_expired", code, text)
 	}
 }
+
+// TestAuthMessageWithoutAuth: with authentication off, an auth message is
+// answered authenticated and the connection goes on.
+func TestAuthMessageWithoutAuth(t *testing.T) {
+	_, srv, _ := newSink(t, config.Broadcast{})
+	c := dial(t, srv, "")
+	c.send(map[string]string{"type": "auth", "token": "anything"})
+	if m := c.read(); m.Type != "authenticated" {
+		t.Fatalf("got %+v, want authenticated", m)
+	}
+	c.subscribe("s", nil)
+}
