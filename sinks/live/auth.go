@@ -79,7 +79,7 @@ func Forbidden(err error) *AuthError { return authError(err) }
 
 var limitHits = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "pgcdc_http_limit_hits_total",
-	Help: "Requests, connections and client messages refused by a server.limits limit, by limit (connections, connections_per_ip, subscriptions, client_messages, header_bytes).",
+	Help: "Requests, connections and client messages refused by a server.limits limit, by limit (connections, connections_per_ip, subscriptions, client_messages, message_bytes).",
 }, []string{"limit"})
 
 func init() { prometheus.MustRegister(limitHits) }

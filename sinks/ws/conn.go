@@ -317,6 +317,7 @@ func (c *conn) readReason() string {
 	case errors.As(err, &ne) && ne.Timeout():
 		c.s.log.Debug("client stopped answering pings", "remote", c.remote)
 	case errors.Is(err, websocket.ErrReadLimit):
+		limitHit("message_bytes")
 		c.s.log.Debug("client message too big", "remote", c.remote, "limit", c.s.readLimit)
 	}
 	return hub.ReasonReadError
