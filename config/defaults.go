@@ -74,8 +74,16 @@ const (
 	DefaultAuthMode  = AuthNone
 	DefaultJWTLeeway = 30 * time.Second // server.auth.jwt.leeway
 	DefaultTicketTTL = 30 * time.Second // server.auth.ticket_ttl
-	DefaultLogLevel  = "info"
-	DefaultLogFormat = LogText
+	// server.limits
+	DefaultMaxConnections          = 10000
+	DefaultMaxConnectionsPerIP     = 2000
+	DefaultMaxSubscriptions        = 64
+	DefaultClientMessagesPerSecond = 20
+	DefaultMaxHeaderBytes          = 64 << 10
+	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultIdleTimeout             = 2 * time.Minute
+	DefaultLogLevel                = "info"
+	DefaultLogFormat               = LogText
 
 	// Broadcast sinks (sse, websocket).
 	DefaultReplayMaxEvents = 10000
@@ -156,6 +164,14 @@ func (c *Config) SetDefaults() {
 	if c.Server.Auth.Mode != AuthNone {
 		setDefault(&c.Server.Auth.TicketTTL, DefaultTicketTTL)
 	}
+	l := &c.Server.Limits
+	setDefault(&l.Connections, DefaultMaxConnections)
+	setDefault(&l.ConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	setDefault(&l.SubscriptionsPerConnection, DefaultMaxSubscriptions)
+	setDefault(&l.ClientMessagesPerSecond, DefaultClientMessagesPerSecond)
+	setDefault(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&l.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 

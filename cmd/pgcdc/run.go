@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -114,15 +115,22 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 		return withCode(exitConfig, err)
 	}
 	var server *httpserver.Server
+	var authn *auth.Authenticator
 	if wiring.NeedsServer(cfg) {
-		server = httpserver.New(cfg.Server, log)
+		if server, err = httpserver.New(cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
+		// Cancelling ctx stops the key set refresh (jwks_url).
+		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
 	}
 	var walEnd func() pipeline.LSN
 	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
 		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
 	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Version: version, WALEnd: walEnd})
+		Server: server, Auth: authn, Version: version, WALEnd: walEnd})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
@@ -164,6 +172,11 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 				log.Warn("could not drop the slot and publication this run created", "err", derr)
 			}
 		}()
+	}
+	if authn != nil {
+		// A forced scope filter on a column old rows do not carry would
+		// scope deletes wrongly: refused, naming the ALTER TABLE.
+		checks = append(checks, wiring.AuthCheck(authn))
 	}
 	guard, err := filterGuard(src.Catalog(), checks, log)
 	if err != nil {

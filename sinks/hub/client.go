@@ -13,6 +13,8 @@ const (
 	ReasonWriteError   = "write_error"   // a write failed or timed out
 	ReasonReadError    = "read_error"    // WebSocket: a bad frame, a read limit, a missed pong
 	ReasonShutdown     = "shutdown"      // the sink or the server is shutting down
+	ReasonAuthExpired  = "auth_expired"  // the client's credential expired (and was not renewed)
+	ReasonForbidden    = "forbidden"     // a WebSocket re-authenticated with a token of another scope
 )
 
 // Client is one connection registered with the hub. Registration is what
@@ -21,6 +23,29 @@ type Client struct {
 	h       *Hub
 	pending atomic.Int64
 	once    sync.Once
+	wake    chan struct{} // routed cursors' wake-ups; made by wakeChan under h.mu
+}
+
+// wakeChan returns the channel that wakes the client's routed cursors
+// (one per client, so that a reader waits on one channel whatever its
+// number of subscriptions). It is called from the client's goroutine.
+func (c *Client) wakeChan() chan struct{} {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
+	return c.wake
+}
+
+// signal wakes the client's routed cursors; h.mu must be held.
+func (c *Client) signal() {
+	if c.wake != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Register adds a client. It returns ErrClosed once the hub is closed: the

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -106,7 +107,8 @@ type Hub struct {
 	floor     eventID // newest evicted id, or the first id received
 	last      eventID // newest id received
 	clients   map[*Client]struct{}
-	idle      chan struct{} // closed when closed and the last client left
+	idle      chan struct{}       // closed when closed and the last client left
+	index     *auth.Index[*inbox] // the routed cursors' audience (route.go)
 }
 
 // Option configures a Hub.
@@ -154,6 +156,7 @@ func New(name string, cfg Config, cat pipeline.Catalog, logger *slog.Logger, opt
 		clients:      make(map[*Client]struct{}),
 		idle:         make(chan struct{}),
 		procs:        runtime.GOMAXPROCS(0),
+		index:        auth.NewIndex[*inbox](),
 	}
 	for _, o := range opts {
 		o(h)
@@ -210,6 +213,7 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 			h.evict()
 		}
 		h.ring.push(ent, h.maxEvents)
+		h.route(e, h.ring.head-1, ent.head)
 		h.bytes += ent.size
 		h.last = id
 		added++
@@ -305,6 +309,9 @@ func (h *Hub) close(abort bool) {
 		}
 	}
 	h.aborted = h.aborted || abort
+	for c := range h.clients {
+		c.signal() // routed readers wait on their own channel
+	}
 	if h.wakeTimer != nil {
 		h.wakeTimer.Stop()
 		h.wakeTimer = nil
