@@ -15,7 +15,13 @@ var authRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests and WebSocket auth messages refused by server.auth, by reason (missing_token, token_expired, forbidden, ...).",
 }, []string{"reason"})
 
-func init() { prometheus.MustRegister(authRefusals) }
+func init() {
+	prometheus.MustRegister(authRefusals)
+	for _, r := range auth.Reasons { // series from the start: zeros, not nothing
+		authRefusals.WithLabelValues(string(r))
+	}
+	authRefusals.WithLabelValues("internal")
+}
 
 // NewAuthorizer returns the Authorizer of the live endpoints over a
 // (server.auth): a request's credential comes from the Authorization
@@ -82,7 +88,15 @@ var limitHits = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests, connections and client messages refused by a server.limits limit, by limit (connections, connections_per_ip, subscriptions, client_messages, message_bytes).",
 }, []string{"limit"})
 
-func init() { prometheus.MustRegister(limitHits) }
+// Limits are the values of pgcdc_http_limit_hits_total's limit label.
+var Limits = []string{"connections", "connections_per_ip", "subscriptions", "client_messages", "message_bytes"}
+
+func init() {
+	prometheus.MustRegister(limitHits)
+	for _, l := range Limits {
+		limitHits.WithLabelValues(l)
+	}
+}
 
 // LimitHit counts one refusal by the server.limits limit named limit.
 func LimitHit(limit string) { limitHits.WithLabelValues(limit).Inc() }
