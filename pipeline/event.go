@@ -136,6 +136,9 @@ type Event struct {
 	// for (a snapshot requested for one sink): the others never get it. It
 	// is not part of the JSON.
 	Target string
+	// Client, when not empty, names the one live client of the Target
+	// sink the event is for (its snapshot=true); not part of the JSON.
+	Client string
 
 	// encoded caches the JSON encoding; see Encoded.
 	encoded []byte

@@ -98,7 +98,13 @@ type snapJob struct {
 	estimate      int64
 	state         string
 	started       time.Time
+	// client, when set, is the one live client of sink the job is for
+	// (snapshot=true): the job is ephemeral, kept in memory only, since
+	// the client does not outlive the process.
+	client string
 }
+
+func (j *snapJob) ephemeral() bool { return j.client != "" }
 
 func (j *snapJob) qualified() string { return j.schema + "." + j.table }
 

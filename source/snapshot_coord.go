@@ -97,16 +97,16 @@ type pendingChunk struct {
 type snapCoord struct {
 	slot     string
 	mu       sync.Mutex
-	chunks   map[string]*pendingChunk // by job/run/chunk
-	byTable  map[string]*pendingChunk // the chunk open between its watermarks
-	requests chan string              // job ids requested through the WAL
+	chunks   map[string]*pendingChunk   // by job/run/chunk
+	byTable  map[string][]*pendingChunk // the chunks open between their watermarks, by table
+	requests chan string                // job ids requested through the WAL
 	// inTxn is the chunk whose high watermark is in the transaction being
 	// decoded (reader-owned).
 	inTxn *pendingChunk
 }
 
 func newSnapCoord(slot string) *snapCoord {
-	return &snapCoord{slot: slot, chunks: map[string]*pendingChunk{}, byTable: map[string]*pendingChunk{},
+	return &snapCoord{slot: slot, chunks: map[string]*pendingChunk{}, byTable: map[string][]*pendingChunk{},
 		requests: make(chan string, 64)}
 }
 
@@ -133,10 +133,24 @@ func (c *snapCoord) fill(pc *pendingChunk, rows *chunkRows, last bool) {
 func (c *snapCoord) forget(pc *pendingChunk) {
 	c.mu.Lock()
 	delete(c.chunks, chunkID(pc.job.id, pc.run, pc.n))
-	if c.byTable[pc.table] == pc {
-		delete(c.byTable, pc.table)
-	}
+	c.close(pc)
 	c.mu.Unlock()
+}
+
+// close takes pc out of its table's open chunks; c.mu is held.
+func (c *snapCoord) close(pc *pendingChunk) {
+	open := c.byTable[pc.table]
+	for i, o := range open {
+		if o == pc {
+			open = append(open[:i], open[i+1:]...)
+			break
+		}
+	}
+	if len(open) == 0 {
+		delete(c.byTable, pc.table)
+	} else {
+		c.byTable[pc.table] = open
+	}
 }
 
 // active reports whether any chunk is open, so that the reader skips the
@@ -151,10 +165,13 @@ func (c *snapCoord) active() bool {
 func (c *snapCoord) onChange(ev *pipeline.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	pc := c.byTable[ev.Schema+"."+ev.Table]
-	if pc == nil {
-		return
+	for _, pc := range c.byTable[ev.Schema+"."+ev.Table] {
+		pc.onChange(ev)
 	}
+}
+
+// onChange marks the key of a change to the chunk's table; c.mu is held.
+func (pc *pendingChunk) onChange(ev *pipeline.Event) {
 	mark := func(r pipeline.Row) {
 		k, ok := matchKeyOf(pc.keyCols, r)
 		if !ok {
@@ -209,7 +226,7 @@ func (c *snapCoord) onMessage(content []byte) ([]*pipeline.Event, error) {
 			return nil, nil // a crashed run's, or read again after a reconnect
 		}
 		pc.open = true
-		c.byTable[pc.table] = pc
+		c.byTable[pc.table] = append(c.byTable[pc.table], pc)
 		return nil, nil
 	case wmHigh:
 		c.mu.Lock()
@@ -218,9 +235,7 @@ func (c *snapCoord) onMessage(content []byte) ([]*pipeline.Event, error) {
 		if pc == nil || !pc.open {
 			return nil, nil
 		}
-		if c.byTable[pc.table] == pc {
-			delete(c.byTable, pc.table)
-		}
+		c.close(pc)
 		c.inTxn = pc
 		return pc.events(), nil
 	}
@@ -260,7 +275,7 @@ func (pc *pendingChunk) events() []*pipeline.Event {
 		return nil // the worker reads the chunk again
 	}
 	mk := func(op pipeline.Op, last bool) *pipeline.Event {
-		return &pipeline.Event{Op: op, Schema: pc.job.schema, Table: pc.job.table, Snapshot: info(last), Target: pc.job.sink}
+		return &pipeline.Event{Op: op, Schema: pc.job.schema, Table: pc.job.table, Snapshot: info(last), Target: pc.job.sink, Client: pc.job.client}
 	}
 	if pc.marker != "" {
 		return []*pipeline.Event{mk(pc.marker, pc.marker == pipeline.OpSnapshotCompleted)}

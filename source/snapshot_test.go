@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -434,5 +435,33 @@ CREATE PUBLICATION pgcdc FOR TABLE t, byidx, nokey`)
 	}
 	if reads["t"] != 1 || reads["byidx"] != 50 || reads["later"] != 30 || reads["nokey"] != 0 {
 		t.Fatalf("reads per table %v, want t 1, byidx 50, later 30, nokey 0", reads)
+	}
+}
+
+// TestClientSnapshotLimits: a live client's snapshot is refused when the
+// tables hold more rows than it may take, or are not published.
+func TestClientSnapshotLimits(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	mustPsql(t, cl, `CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text);
+INSERT INTO t SELECT g, 0, 'x' FROM generate_series(1, 100) g;
+CREATE PUBLICATION pgcdc FOR TABLE t`)
+	conn, err := NewConnector(cl.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := New(conn, Config{Slot: "pgcdc", Publication: "pgcdc", Create: true}, nil)
+	if err := src.Prepare(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	err = src.SnapshotForClient(ctx, ClientSnapshot{Tables: []string{"public.t"}, Sink: "live", Client: "c1", MaxRows: 10})
+	if !errors.Is(err, ErrSnapshotTooLarge) || !strings.Contains(err.Error(), "more than 10 rows") {
+		t.Fatalf("100 rows for a limit of 10: %v", err)
+	}
+	if err := src.SnapshotForClient(ctx, ClientSnapshot{Tables: []string{"public.nope"}, Sink: "live", Client: "c1", MaxRows: 10}); err == nil || !strings.Contains(err.Error(), "not published") {
+		t.Fatalf("an unpublished table: %v", err)
+	}
+	if err := src.SnapshotForClient(ctx, ClientSnapshot{Tables: []string{"public.t"}, Sink: "live", Client: "c1", MaxRows: 1000}); err != nil {
+		t.Fatalf("within the limit: %v", err)
 	}
 }

@@ -190,8 +190,12 @@ func (w *snapWorker) runJob(ctx context.Context, p pipeline.Progress, j *snapJob
 		keep = func(e *pipeline.Event) bool { return f.Apply(e) != nil }
 	}
 	_ = conn.QueryRow(ctx, `SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = $1::regclass`, plan.ident).Scan(&j.estimate)
-	_, _ = conn.Exec(ctx, `UPDATE pgcdc.snapshots SET estimate = $2, state = 'running', started_at = coalesce(started_at, now()) WHERE id = $1`, j.id, j.estimate)
-	if j.state == "pending" {
+	if !j.ephemeral() {
+		_, _ = conn.Exec(ctx, `UPDATE pgcdc.snapshots SET estimate = $2, state = 'running', started_at = coalesce(started_at, now()) WHERE id = $1`, j.id, j.estimate)
+	}
+	if j.ephemeral() {
+		w.log.Debug("live client snapshot started", "snapshot", j.id, "table", j.qualified(), "client", j.client)
+	} else if j.state == "pending" {
 		w.log.Info("snapshot started", "snapshot", j.id, "table", j.qualified(), "estimate", j.estimate, "key", plan.keyCols, "sink", j.sink)
 	} else {
 		w.log.Info("snapshot resumed", "snapshot", j.id, "table", j.qualified(), "chunks_done", j.chunks, "rows_done", j.rows)
@@ -268,8 +272,10 @@ func (w *snapWorker) runJob(ctx context.Context, p pipeline.Progress, j *snapJob
 			return err
 		}
 	}
-	if err := finishJob(ctx, conn, j.id, "done", ""); err != nil {
-		return err
+	if !j.ephemeral() {
+		if err := finishJob(ctx, conn, j.id, "done", ""); err != nil {
+			return err
+		}
 	}
 	metricSnapshotTablesDone.Inc()
 	if w.progress != nil {
@@ -440,6 +446,9 @@ func (w *snapWorker) marker(ctx context.Context, conn *pgx.Conn, j *snapJob, pla
 // saveConfirmed records the newest chunk every sink has acknowledged and
 // returns the ones still waiting.
 func (w *snapWorker) saveConfirmed(ctx context.Context, conn *pgx.Conn, j *snapJob, p pipeline.Progress, queue []progressEntry) ([]progressEntry, error) {
+	if j.ephemeral() {
+		return nil, nil // nothing to resume: the client does not outlive the process
+	}
 	confirmed := p.Confirmed()
 	i := 0
 	for i < len(queue) && queue[i].end <= confirmed {
@@ -466,4 +475,30 @@ func (w *snapWorker) logProgress(j *snapJob, rows int64, start time.Time, startR
 		}
 	}
 	w.log.Info("snapshot progress", attrs...)
+}
+
+// clientLoop runs the snapshots of live clients (snapshot=true) as they
+// come, on a connection of its own, so that a long initial snapshot does
+// not keep a page waiting. They are not kept in pgcdc.snapshots.
+func (w *snapWorker) clientLoop(ctx context.Context, p pipeline.Progress) {
+	defer func() {
+		if w.conn != nil {
+			_ = w.conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-w.s.clientJobs:
+			jctx, cancel := context.WithCancel(ctx)
+			stop := context.AfterFunc(j.ctx, cancel) // the client left: stop reading for it
+			err := w.runJob(jctx, p, j.snapJob)
+			stop()
+			cancel()
+			if err != nil && jctx.Err() == nil {
+				w.log.Warn("live client snapshot failed", "table", j.qualified(), "client", j.client, "err", err)
+			}
+		}
+	}
 }

@@ -99,6 +99,8 @@ type Source struct {
 	snap *snapCoord
 	// baseLog is the logger New was given, for components of their own.
 	baseLog *slog.Logger
+	// clientJobs queues the snapshots of live clients (SnapshotForClient).
+	clientJobs chan clientJob
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -118,7 +120,7 @@ func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog(),
-		snap: newSnapCoord(cfg.Slot), baseLog: logger}
+		snap: newSnapCoord(cfg.Slot), baseLog: logger, clientJobs: make(chan clientJob, 64)}
 	s.types = newTypeRegistry(s.lookupType)
 	s.cat.reload = s.reloadCatalog
 	return s
@@ -281,6 +283,9 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 		snapDone := make(chan struct{})
 		go func() { defer close(snapDone); newSnapWorker(s).loop(watchCtx, p) }()
 		defer func() { stopWatch(); <-snapDone }()
+		clientDone := make(chan struct{})
+		go func() { defer close(clientDone); newSnapWorker(s).clientLoop(watchCtx, p) }()
+		defer func() { stopWatch(); <-clientDone }()
 	}
 	var emitted pipeline.LSN // end of the last transaction written whole
 	sched := backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax,

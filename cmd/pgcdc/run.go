@@ -130,7 +130,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
 	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Auth: authn, Version: version, WALEnd: walEnd})
+		Server: server, Auth: authn, Version: version, WALEnd: walEnd, Snapshot: wiring.ClientSnapshots(src)})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}

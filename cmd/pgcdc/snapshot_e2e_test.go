@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
@@ -437,4 +438,139 @@ INSERT INTO orders SELECT g, 0, 'eu' FROM generate_series(1, %d) g`, rows)); err
 		t.Fatalf("the restart read %d rows: it started over instead of resuming", secondReads)
 	}
 	t.Logf("first run read %d rows before SIGKILL, the restart %d; %d rows read twice", len(firstRun), secondReads, twice)
+}
+
+// TestLiveClientSnapshot: an SSE client with snapshot=true and a row
+// filter gets the matching rows that exist, then the changes, with no race
+// between the two: under concurrent writes it converges to exactly the
+// filtered table. Another client without snapshot=true gets no read.
+func TestLiveClientSnapshot(t *testing.T) {
+	const rows = 5000
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	ctx := context.Background()
+	// FULL: a delete's old row carries region, so the filter sees it.
+	if _, err := cl.Psql(ctx, "", fmt.Sprintf(`CREATE TABLE orders (id int PRIMARY KEY, v int NOT NULL, region text NOT NULL);
+ALTER TABLE orders REPLICA IDENTITY FULL;
+INSERT INTO orders SELECT g, 0, CASE WHEN g %% 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, %d) g`, rows)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := stdoutConfig(t, cl, "")
+	cfg = writeConfig(t, strings.Replace(mustRead(t, cfg), "  - {name: out, type: stdout}",
+		"  - {name: out, type: stdout}\n  - {name: live, type: sse, client_buffer: 100000, replay: {max_events: 100000}}\n  - {name: ws, type: websocket, client_buffer: 100000, replay: {max_events: 100000}}", 1))
+	d := startDaemon(t, "run", "-c", cfg)
+	addr := d.serverAddr()
+	d.waitLog("msg=streaming")
+	wctx, stopWriter := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go ordersWriter(wctx, t, cl, rows, 10_000_000, &wg)
+
+	plain := openSSE(t, "http://"+addr+"/events?table=public.orders", "")
+	wsc, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wsc.Close()
+	if err := wsc.WriteJSON(map[string]any{"type": "subscribe", "id": "us", "table": "public.orders", "filter": "region=eq.us", "snapshot": true}); err != nil {
+		t.Fatal(err)
+	}
+	snap := openSSE(t, "http://"+addr+"/events?table=public.orders&filter=region=eq.eu&snapshot=true", "")
+	var got []snapEvent
+	completed := false
+	for !completed {
+		_, _, data := snap.next(t)
+		var e snapEvent
+		if err := json.Unmarshal([]byte(data), &e); err != nil {
+			t.Fatalf("not an event: %s", data)
+		}
+		got = append(got, e)
+		completed = e.Op == "snapshot_completed"
+	}
+	stopWriter()
+	wg.Wait()
+	if _, err := cl.Psql(ctx, "", `INSERT INTO orders VALUES (-1, 0, 'eu')`); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, _, data := snap.next(t)
+		var e snapEvent
+		_ = json.Unmarshal([]byte(data), &e)
+		got = append(got, e)
+		if e.Op == "insert" && string(e.After["id"]) == "-1" {
+			break
+		}
+	}
+	m := newSnapReplica()
+	for _, e := range got {
+		m.apply(t, e)
+	}
+	db := sqlConn(t, cl)
+	want := ordersTable(t, db)
+	for k, v := range want {
+		if !strings.Contains(v, `"region":"eu"`) {
+			delete(want, k)
+		}
+	}
+	sameRows(t, "the snapshot=true client", m.rows, want)
+	// The WebSocket subscription converges to the other region.
+	wm := newSnapReplica()
+	for {
+		var msg struct {
+			Type  string    `json:"type"`
+			Event snapEvent `json:"event"`
+		}
+		if err := wsc.ReadJSON(&msg); err != nil {
+			t.Fatalf("websocket: %v", err)
+		}
+		if msg.Type != "event" {
+			continue
+		}
+		wm.apply(t, msg.Event)
+		if msg.Event.Op == "insert" && string(msg.Event.After["id"]) == "-2" {
+			break
+		}
+		if msg.Event.Op == "snapshot_completed" {
+			if _, err := cl.Psql(ctx, "", `INSERT INTO orders VALUES (-2, 0, 'us')`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wantUS := ordersTable(t, db)
+	for k, v := range wantUS {
+		if !strings.Contains(v, `"region":"us"`) {
+			delete(wantUS, k)
+		}
+	}
+	sameRows(t, "the WebSocket snapshot subscription", wm.rows, wantUS)
+	if m.unordered > 0 {
+		t.Errorf("%d events out of id order", m.unordered)
+	}
+	reads := 0
+	for _, n := range m.reads {
+		reads += n
+	}
+	if reads < rows/4 {
+		t.Errorf("only %d reads", reads)
+	}
+	// The other client sees changes, never the first client's reads.
+	for i := 0; i < 50; i++ {
+		_, _, data := plain.next(t)
+		if strings.Contains(data, `"op":"read"`) || strings.Contains(data, `"op":"snapshot_`) {
+			t.Fatalf("a client without snapshot=true got %s", data)
+		}
+		if strings.Contains(data, `"id":-1`) {
+			break
+		}
+	}
+	// A bad value is a 400 naming the parameter.
+	resp, err := http.Get("http://" + addr + "/events?snapshot=yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"param":"snapshot"`) {
+		t.Fatalf("snapshot=yes: %s %s", resp.Status, body)
+	}
+	d.stop()
 }

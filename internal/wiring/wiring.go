@@ -42,6 +42,9 @@ type Deps struct {
 	// WALEnd, when not nil, is the server's current WAL end (the
 	// source's WALEnd): resume ids beyond it get a reset.
 	WALEnd func() pipeline.LSN
+	// Snapshot starts live clients' snapshots (snapshot=true); nil: the
+	// source cannot.
+	Snapshot live.Snapshotter
 	// Auth authenticates the live endpoints (nil: no authentication);
 	// Outputs mounts its /api/ticket and /api/whoami.
 	Auth    *auth.Authenticator
@@ -110,7 +113,7 @@ func Gate(s config.Server, a *auth.Authenticator) (*live.Gate, error) {
 
 // LiveSettings maps a validated, defaulted broadcast sink's settings to
 // the live sinks' typed settings: the one place they are built.
-func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN) live.Settings {
+func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN, snap live.Snapshotter) live.Settings {
 	return live.Settings{
 		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
 			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
@@ -118,6 +121,7 @@ func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LS
 		WriteTimeout:   b.WriteTimeout,
 		Gate:           gate,
 		WALEnd:         walEnd,
+		Snapshot:       snap,
 	}
 }
 
@@ -222,7 +226,7 @@ func buildSink(sc config.Sink, lim config.Limits, d Deps, gate *live.Gate) (pipe
 		if d.Server == nil {
 			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
 		}
-		st := LiveSettings(sc.Broadcast, gate, d.WALEnd)
+		st := LiveSettings(sc.Broadcast, gate, d.WALEnd, d.Snapshot)
 		var sink interface {
 			pipeline.Sink
 			http.Handler
@@ -414,4 +418,18 @@ func Database(dsn string) string {
 		return ""
 	}
 	return conn.Database()
+}
+
+// ClientSnapshots returns the Snapshotter of a source that can send live
+// clients the current rows (the replication source), or nil.
+func ClientSnapshots(src Source) live.Snapshotter {
+	s, ok := src.(interface {
+		SnapshotForClient(context.Context, source.ClientSnapshot) error
+	})
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, tables []string, sink, client string, maxRows int) error {
+		return s.SnapshotForClient(ctx, source.ClientSnapshot{Tables: tables, Sink: sink, Client: client, MaxRows: maxRows})
+	}
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -21,6 +22,7 @@ const (
 // the connected-clients gauge counts and what a graceful shutdown waits for.
 type Client struct {
 	h       *Hub
+	id      string // names the client to events meant for it alone (pipeline.Event.Client)
 	pending atomic.Int64
 	once    sync.Once
 	wake    chan struct{} // routed cursors' wake-ups; made by wakeChan under h.mu
@@ -56,11 +58,16 @@ func (h *Hub) Register() (*Client, error) {
 	if h.closed {
 		return nil, ErrClosed
 	}
-	c := &Client{h: h}
+	h.nextClient++
+	c := &Client{h: h, id: h.name + "/" + strconv.FormatUint(h.nextClient, 10)}
 	h.clients[c] = struct{}{}
 	h.met.clients.Inc()
 	return c, nil
 }
+
+// ID names the client to the events meant for it alone
+// (pipeline.Event.Client): a snapshot it asked for.
+func (c *Client) ID() string { return c.id }
 
 // SetPending records the client's queue depth (the largest Cursor.Pending
 // of its cursors), for the queue-depth gauge.

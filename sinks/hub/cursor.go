@@ -21,6 +21,21 @@ type Cursor struct {
 	// ring up to join and its inbox after.
 	in   *inbox
 	join uint64
+	// client is the id of the client reading: events meant for another
+	// client alone (pipeline.Event.Client) are passed over.
+	client string
+}
+
+// Own ties cur to the reader named id: events meant for another reader
+// alone (pipeline.Event.Client: a snapshot it asked for) are passed over,
+// and those meant for id are read.
+func (h *Hub) Own(cur *Cursor, id string) {
+	h.mu.Lock()
+	cur.client = id
+	if cur.in != nil {
+		cur.in.client = id
+	}
+	h.mu.Unlock()
 }
 
 // Pending returns how many events were published and not yet read by this
@@ -136,6 +151,9 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	for c.next < end && room > 0 && (bytes < maxBytes || bytes == 0) {
 		e := h.ring.at(c.next)
 		c.next++
+		if e.ev.Client != "" && e.ev.Client != c.client {
+			continue // another client's snapshot
+		}
 		if c.skipping {
 			if !c.skip.less(idOf(e.ev)) {
 				continue

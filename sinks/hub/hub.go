@@ -98,17 +98,18 @@ type Hub struct {
 	beat  chan struct{} // closed (and replaced) every heartbeat by Consume
 	// lastWake is when wake was last closed (UnixNano); wakeTimer is set
 	// while a wake-up is scheduled for the end of the current interval.
-	lastWake  int64
-	wakeTimer *time.Timer
-	closed    bool    // Close or Abort was called
-	aborted   bool    // Abort was called: readers stop at once
-	closeAt   uint64  // after Close, readers end at this sequence number
-	started   bool    // at least one event was received
-	floor     eventID // newest evicted id, or the first id received
-	last      eventID // newest id received
-	clients   map[*Client]struct{}
-	idle      chan struct{}       // closed when closed and the last client left
-	index     *auth.Index[*inbox] // the routed cursors' audience (route.go)
+	lastWake   int64
+	wakeTimer  *time.Timer
+	closed     bool    // Close or Abort was called
+	aborted    bool    // Abort was called: readers stop at once
+	closeAt    uint64  // after Close, readers end at this sequence number
+	started    bool    // at least one event was received
+	floor      eventID // newest evicted id, or the first id received
+	last       eventID // newest id received
+	clients    map[*Client]struct{}
+	idle       chan struct{}       // closed when closed and the last client left
+	index      *auth.Index[*inbox] // the routed cursors' audience (route.go)
+	nextClient uint64              // numbers clients for their ids
 }
 
 // Option configures a Hub.
@@ -163,6 +164,9 @@ func New(name string, cfg Config, cat pipeline.Catalog, logger *slog.Logger, opt
 	}
 	return h, nil
 }
+
+// MaxEvents is the replay buffer's limit in events.
+func (h *Hub) MaxEvents() int { return h.maxEvents }
 
 // Name returns the name of the sink the hub belongs to.
 func (h *Hub) Name() string { return h.name }

@@ -22,9 +22,10 @@ import (
 
 // inbox is one routed cursor's queue of the views routed to it.
 type inbox struct {
-	scope *auth.Scope
-	wake  chan struct{} // its client's (Client.wakeChan), shared by the client's inboxes
-	limit int           // the client buffer: more pending is an overflow
+	scope  *auth.Scope
+	client string        // its client's id (Cursor.For)
+	wake   chan struct{} // its client's (Client.wakeChan), shared by the client's inboxes
+	limit  int           // the client buffer: more pending is an overflow
 
 	mu       sync.Mutex
 	items    []routed
@@ -64,11 +65,11 @@ func (h *Hub) SeekRouted(lastID string, c *Client, scope *auth.Scope) (Cursor, s
 	if err != nil {
 		return cur, reset, err
 	}
-	in := &inbox{scope: scope, wake: c.wakeChan(), limit: int(h.clientBuffer)}
+	in := &inbox{scope: scope, client: c.id, wake: c.wakeChan(), limit: int(h.clientBuffer)}
 	h.mu.Lock()
 	// The cursor reads the ring up to here, the inbox after: Publish
 	// routes under the same lock.
-	cur.join, cur.in = h.ring.head, in
+	cur.join, cur.in, cur.client = h.ring.head, in, c.id
 	h.index.Add(scope, in)
 	h.mu.Unlock()
 	return cur, reset, nil
@@ -90,6 +91,9 @@ func (h *Hub) Unroute(cur *Cursor) {
 // must be held for writing.
 func (h *Hub) route(e *pipeline.Event, seq uint64, head []byte) {
 	h.index.Route(e, func(in *inbox, view *pipeline.Event) {
+		if e.Client != "" && e.Client != in.client {
+			return // another client's snapshot
+		}
 		r := routed{seq: seq, ev: view}
 		if view == e {
 			r.head = head

@@ -114,7 +114,19 @@ type Sub struct {
 	// Tag is the protocol's own data (the WebSocket subscription's id and
 	// frame prefix).
 	Tag any
+	// Owner, set by the protocol before Subscribe, tells this
+	// subscription's own events (a snapshot it asked for) from other
+	// subscriptions' of the same connection: its id is the connection's
+	// hub client id plus Owner.
+	Owner string
+	// Stop, when set, stops what the subscription started (a snapshot
+	// still running); Remove and Leave call it.
+	Stop func()
 }
+
+// OwnerID is the id the events meant for subscription s alone carry
+// (pipeline.Event.Client).
+func (c *Client[R]) OwnerID(s *Sub) string { return c.reg.ID() + s.Owner }
 
 // Client is one connection's writer: the loop that reads the hub through
 // the client's subscriptions and writes everything the client gets, one
@@ -174,11 +186,15 @@ func (c *Client[R]) Subscribe(s *Sub, scope Scope, sub *transform.Subscription, 
 	} else {
 		s.Cur, reset, err = c.hub.Seek(lastID)
 	}
+	c.hub.Own(&s.Cur, c.OwnerID(s))
 	return reset, err
 }
 
 // Remove removes the i-th subscription.
 func (c *Client[R]) Remove(i int) {
+	if c.subs[i].Stop != nil {
+		c.subs[i].Stop()
+	}
 	c.hub.Unroute(&c.subs[i].Cur)
 	c.subs = slices.Delete(c.subs, i, i+1)
 }
@@ -269,6 +285,9 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 // for err (the error Serve returned).
 func (c *Client[R]) Leave(err error) {
 	for _, s := range c.subs {
+		if s.Stop != nil {
+			s.Stop()
+		}
 		c.hub.Unroute(&s.Cur)
 	}
 	c.reg.Leave(Reason(err))

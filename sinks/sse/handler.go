@@ -61,7 +61,7 @@ type stream struct {
 // open validates the request and registers the client, or answers the
 // error and returns nil. reset is the reason to send a reset first.
 func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (st *stream, reset string) {
-	q, problems := live.ParseQuery(r.URL.RawQuery, "lastEventId")
+	q, problems := live.ParseQuery(r.URL.RawQuery, "lastEventId", "snapshot")
 	if len(problems) > 0 {
 		live.WriteProblems(w, problems)
 		return nil, ""
@@ -84,6 +84,17 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (s
 		live.WriteProblems(w, problems)
 		return nil, ""
 	}
+	// snapshot=true: the current rows first (ignored when resuming: the
+	// client has them already).
+	snapshot := false
+	switch v := q.Get("snapshot"); v {
+	case "", "false":
+	case "true":
+		snapshot = lastID == ""
+	default:
+		live.WriteProblems(w, []live.Problem{{Param: "snapshot", Message: fmt.Sprintf("want true or false, got %q", v)}})
+		return nil, ""
+	}
 	reg := live.Register(w, s.Hub())
 	if reg == nil {
 		return nil, ""
@@ -98,6 +109,16 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (s
 		return nil, ""
 	}
 	st.c.Add(&st.sub)
+	if snapshot {
+		stop, problem := s.StartSnapshot(st.c.OwnerID(&st.sub), sub, "snapshot")
+		if problem != nil {
+			s.Hub().Unroute(&st.sub.Cur)
+			reg.Leave(hub.ReasonClientClosed)
+			live.WriteProblems(w, []live.Problem{*problem})
+			return nil, ""
+		}
+		st.sub.Stop = stop
+	}
 	return st, reset
 }
 

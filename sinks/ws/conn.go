@@ -381,10 +381,18 @@ func (c *conn) Handle(b []byte, cl *live.Client[request], r request) []byte {
 		limitHit("subscriptions")
 		return appendText(b, appendError(nil, r.id, []live.Problem{{Param: "id", Message: fmt.Sprintf("too many subscriptions: at most %d per connection (server.limits.subscriptions_per_connection)", c.s.maxSubs)}}))
 	}
-	s := &live.Sub{Tag: &subTag{id: r.id, prefix: eventPrefix(r.id)}}
+	s := &live.Sub{Tag: &subTag{id: r.id, prefix: eventPrefix(r.id)}, Owner: "/" + r.id}
 	reset, err := cl.Subscribe(s, r.scope, r.sub, r.resume)
 	if err != nil {
 		return appendText(b, appendError(nil, r.id, []live.Problem{{Param: "resume_from", Message: err.Error()}}))
+	}
+	if r.snapshot {
+		stop, problem := c.s.StartSnapshot(cl.OwnerID(s), r.sub, "snapshot")
+		if problem != nil {
+			c.s.Hub().Unroute(&s.Cur)
+			return appendText(b, appendError(nil, r.id, []live.Problem{*problem}))
+		}
+		s.Stop = stop
 	}
 	s.Reset = reset
 	cl.Add(s)

@@ -41,6 +41,7 @@ type request struct {
 	id       string                  // subscription id ("" when unknown)
 	sub      *transform.Subscription // reqSubscribe: the client's (nil: everything)
 	resume   string
+	snapshot bool           // reqSubscribe: the current rows first
 	problems []live.Problem // reqError, reqClose
 	scope    live.Scope     // reqAuth; reqSubscribe: what sub was checked against
 	close    *closeError    // reqClose
@@ -76,7 +77,7 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from"}
+var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from", "snapshot"}
 
 func fail(id string, param, format string, args ...any) request {
 	return request{kind: reqError, id: id, problems: []live.Problem{{Param: param, Message: fmt.Sprintf(format, args...)}}}
@@ -118,6 +119,12 @@ func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) reque
 	if r := decodeString(raw, "resume_from", &resume, &hasResume); r != nil {
 		return *r
 	}
+	var snapshot bool
+	if v, ok := raw["snapshot"]; ok {
+		if err := json.Unmarshal(v, &snapshot); err != nil {
+			return fail(id, "snapshot", "want true or false, got %s", v)
+		}
+	}
 	for i, name := range [...]string{"table", "op", "filter", "select"} {
 		if v, ok := raw[name]; ok {
 			if err := json.Unmarshal(v, &lists[i]); err != nil {
@@ -131,7 +138,9 @@ func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) reque
 			return r
 		}
 		spec := transform.SubscriptionSpec{Table: lists[0], Op: lists[1], Filter: lists[2], Select: lists[3]}
-		return subscribeRequest(ctx, h, scope, id, spec, resume)
+		r := subscribeRequest(ctx, h, scope, id, spec, resume)
+		r.snapshot = snapshot && resume == "" // resuming: the client has the rows
+		return r
 	case "auth":
 		return fail(id, "type", `an auth message takes exactly type and token: {"type":"auth","token":"<token>"}`)
 	case "unsubscribe":
@@ -196,16 +205,24 @@ func subscribeRequest(ctx context.Context, h *hub.Hub, scope live.Scope, id stri
 // (a subscription "default"), if any: only when at least one of table,
 // op, filter, select and resume_from is present.
 func queryRequest(ctx context.Context, h *hub.Hub, scope live.Scope, raw string) (request, bool) {
-	q, problems := live.ParseQuery(raw, "resume_from")
+	q, problems := live.ParseQuery(raw, "resume_from", "snapshot")
+	switch v := q.Get("snapshot"); v {
+	case "", "true", "false":
+	default:
+		problems = append(problems, live.Problem{Param: "snapshot", Message: fmt.Sprintf("want true or false, got %q", v)})
+	}
 	if len(problems) > 0 {
 		return request{kind: reqError, id: defaultID, problems: problems}, true
 	}
 	spec := transform.QuerySpec(q)
 	resume := q.Get("resume_from")
-	if !live.HasSubscription(spec) && resume == "" {
+	snapshot := q.Get("snapshot") == "true"
+	if !live.HasSubscription(spec) && resume == "" && !snapshot {
 		return request{}, false
 	}
-	return subscribeRequest(ctx, h, scope, defaultID, spec, resume), true
+	r := subscribeRequest(ctx, h, scope, defaultID, spec, resume)
+	r.snapshot = snapshot && resume == ""
+	return r, true
 }
 
 // defaultID is the id of the subscription the URL's query opens.
