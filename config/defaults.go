@@ -38,11 +38,15 @@ const (
 // file means "the default": a limit cannot be switched off with 0 unless
 // its default is 0.
 const (
-	DefaultSlot           = "pgcdc"
-	DefaultPublication    = "pgcdc"
-	DefaultTable          = "public.*" // source.tables is [DefaultTable]
-	DefaultSnapshot       = SnapshotNever
-	DefaultStatusInterval = 10 * time.Second
+	DefaultSlot        = "pgcdc"
+	DefaultPublication = "pgcdc"
+	DefaultTable       = "public.*" // source.tables is [DefaultTable]
+	DefaultSnapshot    = SnapshotNever
+	// DefaultSnapshotChunkRows rows per snapshot chunk: large enough that
+	// the two watermark transactions per chunk cost little, small enough
+	// that a chunk held between its watermarks is a few MiB.
+	DefaultSnapshotChunkRows = 10000
+	DefaultStatusInterval    = 10 * time.Second
 
 	DefaultReconnectInitial    = 500 * time.Millisecond
 	DefaultReconnectMax        = 30 * time.Second
@@ -70,8 +74,16 @@ const (
 	DefaultAuthMode  = AuthNone
 	DefaultJWTLeeway = 30 * time.Second // server.auth.jwt.leeway
 	DefaultTicketTTL = 30 * time.Second // server.auth.ticket_ttl
-	DefaultLogLevel  = "info"
-	DefaultLogFormat = LogText
+	// server.limits
+	DefaultMaxConnections          = 10000
+	DefaultMaxConnectionsPerIP     = 2000
+	DefaultMaxSubscriptions        = 64
+	DefaultClientMessagesPerSecond = 20
+	DefaultMaxHeaderBytes          = 64 << 10
+	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultIdleTimeout             = 2 * time.Minute
+	DefaultLogLevel                = "info"
+	DefaultLogFormat               = LogText
 
 	// Broadcast sinks (sse, websocket).
 	DefaultReplayMaxEvents = 10000
@@ -114,6 +126,7 @@ func (c *Config) SetDefaults() {
 	}
 	setDefault(&s.Type, SourceReplication)
 	setDefault(&s.Snapshot, DefaultSnapshot)
+	setDefault(&s.SnapshotChunkRows, DefaultSnapshotChunkRows)
 	setDefault(&s.StatusInterval, DefaultStatusInterval)
 	setDefault(&s.Reconnect.Initial, DefaultReconnectInitial)
 	setDefault(&s.Reconnect.Max, DefaultReconnectMax)
@@ -151,6 +164,14 @@ func (c *Config) SetDefaults() {
 	if c.Server.Auth.Mode != AuthNone {
 		setDefault(&c.Server.Auth.TicketTTL, DefaultTicketTTL)
 	}
+	l := &c.Server.Limits
+	setDefault(&l.Connections, DefaultMaxConnections)
+	setDefault(&l.ConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	setDefault(&l.SubscriptionsPerConnection, DefaultMaxSubscriptions)
+	setDefault(&l.ClientMessagesPerSecond, DefaultClientMessagesPerSecond)
+	setDefault(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&l.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	c.setNATSDefaults()

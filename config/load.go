@@ -109,6 +109,13 @@ func (d *Document) Resolve(environ []string, needs Needs, settings ...Setting) e
 	d.Config.SetDefaults()
 	var v errorList
 	d.Config.validate(&v, needs)
+	if needs&NeedSinks != 0 {
+		_, written := d.pos["server.auth.mode"]
+		_, byEnv := overridden["server.auth.mode"]
+		if e := d.Config.checkOpenListen(written || byEnv); e != nil {
+			v.errs = append(v.errs, e)
+		}
+	}
 	for _, e := range v.errs {
 		if !d.decodeFailed(e.Path) {
 			all = append(all, d.locate(e, overridden))

@@ -94,6 +94,7 @@ func (c *Config) Redacted() *Config {
 	out.Source.DSN = RedactDSN(out.Source.DSN)
 	redact(&out.Server.Auth.Token)
 	redact(&out.Server.Auth.JWT.Secret)
+	redact(&out.Server.MetricsToken)
 	for i := range out.Server.Auth.Tokens {
 		redact(&out.Server.Auth.Tokens[i].Token)
 	}

@@ -28,6 +28,9 @@ type Source struct {
 	Tables      []string `yaml:"tables"`   // globs; what `publication create` publishes
 	Create      bool     `yaml:"create"`   // run creates a missing slot/publication
 	Snapshot    string   `yaml:"snapshot"` // never | initial
+	// SnapshotChunkRows is the most rows a snapshot reads between two
+	// watermarks.
+	SnapshotChunkRows int `yaml:"snapshot_chunk_rows"`
 	// StatusInterval is how often a standby status update is sent even when
 	// nothing changed.
 	StatusInterval time.Duration `yaml:"status_interval"`
@@ -138,6 +141,44 @@ type Server struct {
 	// rebinding.
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	Auth         Auth     `yaml:"auth"`
+	// TLS, when its files are set, serves HTTPS (HTTP/2 and HTTP/1.1 by
+	// ALPN) instead of HTTP.
+	TLS ServerTLS `yaml:"tls"`
+	// Limits bound what clients may hold and send.
+	Limits Limits `yaml:"limits"`
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// (Authorization: Bearer <token>); a secret: write it as ${ENV}.
+	MetricsToken string `yaml:"metrics_token"`
+}
+
+// ServerTLS is the server's certificate: PEM files, read again when
+// either changes on disk (a renewed certificate is served without a
+// restart).
+type ServerTLS struct {
+	CertFile string `yaml:"cert_file"` // the certificate chain, leaf first
+	KeyFile  string `yaml:"key_file"`  // its private key
+}
+
+// Limits bound the HTTP server's clients. Each refusal is counted in
+// pgcdc_http_limit_hits_total by limit.
+type Limits struct {
+	// Connections bounds the open connections in total; a connection over
+	// it is closed as soon as it is accepted.
+	Connections int `yaml:"connections"`
+	// ConnectionsPerIP bounds the open connections of one client address.
+	ConnectionsPerIP int `yaml:"connections_per_ip"`
+	// SubscriptionsPerConnection bounds a WebSocket's subscriptions.
+	SubscriptionsPerConnection int `yaml:"subscriptions_per_connection"`
+	// ClientMessagesPerSecond bounds the messages a WebSocket client
+	// sends (bursts of twice as many); a client over it is closed (1008).
+	ClientMessagesPerSecond int `yaml:"client_messages_per_second"`
+	// MaxHeaderBytes bounds a request's header (431 beyond it).
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// ReadHeaderTimeout bounds the time to read a request's header (a
+	// slow-loris client is cut after it).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// IdleTimeout closes a keep-alive connection idle this long.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Auth says who may read the live endpoints (docs/security.md).

@@ -98,13 +98,17 @@ func (c *Config) validateSource(errs *errorList, required bool) {
 	switch s.Snapshot {
 	case SnapshotNever:
 	case SnapshotInitial:
-		errs.add("source.snapshot", "%q is not implemented yet: use %q", SnapshotInitial, SnapshotNever)
+		if s.Type != SourceReplication {
+			errs.add("source.snapshot", "%q works with source.type %s only (watermarks in the WAL)", SnapshotInitial, SourceReplication)
+		}
 	default:
 		errs.add("source.snapshot", "unknown value %s: want %s or %s", quoteValue(s.Snapshot), SnapshotNever, SnapshotInitial)
 	}
 	// Above PostgreSQL's wal_sender_timeout (60s by default) the server
 	// asks for a status itself; 10m only bounds a mistake.
 	inRange(errs, "source.status_interval", s.StatusInterval, 100*time.Millisecond, 10*time.Minute)
+	// A chunk is held in memory between its watermarks.
+	inRange(errs, "source.snapshot_chunk_rows", s.SnapshotChunkRows, 100, 1_000_000)
 	validateBackoff(errs, "source.reconnect", s.Reconnect, "0: retry forever")
 	inRange(errs, "source.retained_wal_warn", s.RetainedWALWarn, 1<<20, 1<<50) // 1 MiB to 1 PiB
 }
@@ -255,6 +259,43 @@ func (c *Config) validateServer(errs *errorList) {
 		}
 	}
 	c.validateAuth(errs)
+	l := c.Server.Limits
+	inRange(errs, "server.limits.connections", l.Connections, 1, 10_000_000)
+	inRange(errs, "server.limits.connections_per_ip", l.ConnectionsPerIP, 1, 10_000_000)
+	inRange(errs, "server.limits.subscriptions_per_connection", l.SubscriptionsPerConnection, 1, 10_000)
+	inRange(errs, "server.limits.client_messages_per_second", l.ClientMessagesPerSecond, 1, 1_000_000)
+	inRange(errs, "server.limits.max_header_bytes", l.MaxHeaderBytes, 1<<10, 16<<20)
+	inRange(errs, "server.limits.read_header_timeout", l.ReadHeaderTimeout, 100*time.Millisecond, 10*time.Minute)
+	inRange(errs, "server.limits.idle_timeout", l.IdleTimeout, time.Second, 24*time.Hour)
+	if t := c.Server.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		errs.add("server.tls", "set both cert_file and key_file (PEM files), or neither for plain HTTP")
+	}
+}
+
+// LoopbackListen reports whether addr (host:port) listens on loopback
+// only: localhost or a loopback IP address.
+func LoopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkOpenListen refuses live endpoints that listen beyond loopback
+// without authentication unless mode none was asked for explicitly (in
+// the file or by PGCDC_SERVER_AUTH_MODE): a default must not expose every
+// change to the network.
+func (c *Config) checkOpenListen(explicit bool) *FieldError {
+	if c.Server.Listen == "" || c.Server.Auth.Mode != AuthNone || explicit || LoopbackListen(c.Server.Listen) || !c.needsServer() {
+		return nil
+	}
+	return &FieldError{Path: "server.auth", Msg: fmt.Sprintf("server.listen %s is reachable from other machines and the live endpoints have no authentication: "+
+		"set server.auth (mode token or jwt, docs/security.md), or write auth: {mode: none} to serve every change to anyone who can connect, or listen on 127.0.0.1", c.Server.Listen)}
 }
 
 // checkHostPort checks a listen address of the form host:port.

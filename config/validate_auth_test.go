@@ -60,3 +60,35 @@ func TestAuthScopeRules(t *testing.T) {
 		t.Errorf("Rules() = %+v", r)
 	}
 }
+
+// TestOpenListenNeedsExplicitAuth: live sinks beyond loopback with the
+// default mode none are refused; mode none written in the file or set by
+// PGCDC_SERVER_AUTH_MODE is accepted, and so are loopback and a mode.
+func TestOpenListenNeedsExplicitAuth(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		env  []string
+		ok   bool
+	}{
+		{`server: {listen: "0.0.0.0:8080"}`, nil, false},
+		{`server: {listen: "[::]:8080"}`, nil, false},
+		{`server: {listen: "192.0.2.1:8080"}`, nil, false},
+		{`server: {listen: "0.0.0.0:8080", auth: {mode: none}}`, nil, true},
+		{`server: {listen: "0.0.0.0:8080"}`, []string{"PGCDC_SERVER_AUTH_MODE=none"}, true},
+		{`server: {listen: "127.0.0.1:8080"}`, nil, true},
+		{`server: {listen: "localhost:8080"}`, nil, true},
+		{`server: {listen: "0.0.0.0:8080", auth: {mode: token, token: "0123456789abcdefghijklmnopqrstuvwxyz"}}`, nil, true},
+	} {
+		doc, err := ParseDocument([]byte("source: {dsn: \"postgres://u@h/db\"}\n"+tc.yaml+"\nsinks: [{name: live, type: sse}]\n"), "t.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = doc.Resolve(tc.env, NeedAll)
+		if got := err == nil; got != tc.ok {
+			t.Errorf("%s %v: %v", tc.yaml, tc.env, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "server.auth") || !strings.Contains(err.Error(), "mode: none")) {
+			t.Errorf("%s: the error does not name server.auth and the fix: %v", tc.yaml, err)
+		}
+	}
+}

@@ -17,12 +17,15 @@ func TestSetDefaults(t *testing.T) {
 	want := &Config{
 		Source: Source{
 			Type: SourceReplication, Slot: DefaultSlot, Publication: DefaultPublication, Tables: []string{DefaultTable},
-			Snapshot: SnapshotNever, StatusInterval: 10 * time.Second,
+			Snapshot: SnapshotNever, SnapshotChunkRows: DefaultSnapshotChunkRows, StatusInterval: 10 * time.Second,
 			Reconnect: Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}, RetainedWALWarn: 1 << 30,
 		},
 		Pipeline: Pipeline{BatchEvents: 1024, SinkQueue: 64, MaxInflightBytes: 64 << 20, DrainTimeout: 30 * time.Second},
-		Server:   Server{Listen: "127.0.0.1:8080", Auth: Auth{Mode: "none"}},
-		Log:      Log{Level: "info", Format: "text"},
+		Server: Server{Listen: "127.0.0.1:8080", Auth: Auth{Mode: "none"}, Limits: Limits{
+			Connections: 10000, ConnectionsPerIP: 2000, SubscriptionsPerConnection: 64, ClientMessagesPerSecond: 20,
+			MaxHeaderBytes: 64 << 10, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		}},
+		Log: Log{Level: "info", Format: "text"},
 	}
 	broadcast := Broadcast{
 		Replay:       Replay{MaxEvents: 10000, MaxBytes: 32 << 20, MaxAge: time.Hour},

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unsafe"
@@ -45,4 +46,22 @@ func TestEncodedAliasesLargeRows(t *testing.T) {
 	if &s.After[0].Value[0] != v {
 		t.Fatal("a small event's rows were moved")
 	}
+}
+
+// FuzzLSNText: the hand-written LSN formatting agrees with fmt's, and
+// ParseLSN reads it back.
+func FuzzLSNText(f *testing.F) {
+	f.Add(uint64(0))
+	f.Add(uint64(0x16B374D848))
+	f.Add(^uint64(0))
+	f.Fuzz(func(t *testing.T, v uint64) {
+		l := LSN(v)
+		want := fmt.Sprintf("%X/%X", uint32(l>>32), uint32(l))
+		if got := l.String(); got != want {
+			t.Fatalf("LSN(%#x).String() = %q, want %q", v, got, want)
+		}
+		if back, err := ParseLSN(l.String()); err != nil || back != l {
+			t.Fatalf("ParseLSN(%q) = %v, %v", l.String(), back, err)
+		}
+	})
 }

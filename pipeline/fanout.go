@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,15 +15,23 @@ import (
 type fanout struct {
 	p        *Pipeline
 	inboxes  []chan *Batch
-	sinkCtx  context.Context // ends when the shutdown's time is up
-	fail     func(error)     // stops the pipeline with an error
-	stallLog []time.Time     // when a full sink was last logged, per sink
+	sinkCtx  context.Context           // ends when the shutdown's time is up
+	fail     func(error)               // stops the pipeline with an error
+	stallLog []time.Time               // when a full sink was last logged, per sink
+	acked    []atomic.Pointer[ackedAt] // per sink: its newest acknowledged event
+}
+
+// ackedAt is the newest event a sink acknowledged (Status).
+type ackedAt struct {
+	lsn LSN
+	seq uint32
 }
 
 var _ Writer = (*fanout)(nil)
 
 func newFanout(p *Pipeline, sinkCtx context.Context, fail func(error)) *fanout {
-	f := &fanout{p: p, sinkCtx: sinkCtx, fail: fail, inboxes: make([]chan *Batch, len(p.outs)), stallLog: make([]time.Time, len(p.outs))}
+	f := &fanout{p: p, sinkCtx: sinkCtx, fail: fail, inboxes: make([]chan *Batch, len(p.outs)), stallLog: make([]time.Time, len(p.outs)),
+		acked: make([]atomic.Pointer[ackedAt], len(p.outs))}
 	for i := range f.inboxes {
 		f.inboxes[i] = make(chan *Batch, p.opts.SinkQueue)
 	}
@@ -100,12 +109,14 @@ func (f *fanout) Write(ctx context.Context, b *Batch) error {
 		if perSink != nil {
 			evs = perSink[i]
 		}
-		sb := NewBatch(evs, b.End, ack)
-		sb.Bytes = b.Bytes
 		if len(evs) == 0 {
-			sb.Ack() // filtered out for this sink: acknowledged, not forgotten
+			NewBatch(nil, b.End, ack).Ack() // filtered out for this sink: acknowledged, not forgotten
 			continue
 		}
+		last := &ackedAt{lsn: evs[len(evs)-1].CommitLSN, seq: evs[len(evs)-1].Seq}
+		slot := &f.acked[i]
+		sb := NewBatch(evs, b.End, func() { slot.Store(last); ack() })
+		sb.Bytes = b.Bytes
 		if err := f.send(sendCtx, i, sb); err != nil {
 			if i == 0 {
 				p.tracker.abort()

@@ -52,6 +52,8 @@ type Pipeline struct {
 	tracker   *tracker
 	// ownShutdown: the Shutdown was made by New, so Run releases it.
 	ownShutdown bool
+	// run is the fan-out of the current Run, for Status.
+	run atomic.Pointer[fanout]
 }
 
 // New returns a pipeline. transform (may be nil) applies to every event
@@ -129,6 +131,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		cancelSrc()
 	}
 	f := newFanout(p, sinkCtx, fail)
+	p.run.Store(f)
 	var wg sync.WaitGroup
 	var inputsClosed atomic.Bool
 	for i, o := range p.outs {

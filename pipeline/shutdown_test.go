@@ -160,3 +160,26 @@ func TestTargetedEventsReachOneSink(t *testing.T) {
 		t.Fatalf("not confirmed: %v", p.Progress().Confirmed())
 	}
 }
+
+// TestStatusAcked: Status names, per sink, the newest event it
+// acknowledged.
+func TestStatusAcked(t *testing.T) {
+	src := &drainSource{batches: []*Batch{batch(10, "a", "b"), batch(20, "c")}, drained: make(chan bool, 1)}
+	s := &holdSink{name: "s", auto: true, arrived: make(chan *Batch, 2)}
+	p := New(src, nil, []Output{{Sink: s}}, Options{DrainTimeout: time.Minute})
+	if st := p.Status(); len(st) != 1 || st[0].Name != "s" || st[0].Acked != "" {
+		t.Fatalf("before Run: %+v", st)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-s.arrived
+	<-s.arrived
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Status()[0].Acked; got != "0000000000000013:00000000" {
+		t.Fatalf("acked %q, want the last event of the second batch", got)
+	}
+}

@@ -75,3 +75,26 @@ func (c *Connector) SQL(ctx context.Context) (*pgx.Conn, error) {
 	}
 	return conn, nil
 }
+
+// sessionSQL opens an ordinary connection with the replication session's
+// settings (sessionParams), so that values read by SQL are the text
+// pgoutput would send (snapshots), and without JIT compilation, which
+// costs each chunk query far more than it saves.
+func (c *Connector) sessionSQL(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(c.dsn)
+	if err != nil {
+		return nil, &FatalError{fmt.Errorf("parse source.dsn: invalid connection string")}
+	}
+	for k, v := range sessionParams {
+		cfg.RuntimeParams[k] = v
+	}
+	cfg.RuntimeParams["jit"] = "off"
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, describeConnectError(ctx, err, &cfg.Config)
+	}
+	return conn, nil
+}

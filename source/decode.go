@@ -49,6 +49,9 @@ type decoder struct {
 	bytes          int
 	chg            change            // scratch for parseChange
 	out            []*pipeline.Batch // what handleData returns, reused
+	// snap is the reader's side of snapshots (watermarks, changed keys);
+	// nil without snapshots.
+	snap *snapCoord
 }
 
 func newDecoder(types *typeRegistry, maxEvents int) *decoder {
@@ -94,26 +97,36 @@ func (d *decoder) change(c *change) error {
 	if err != nil {
 		return err
 	}
+	if rel.schema == InternalSchema {
+		return nil // pgcdc's own tables (snapshot progress) are not changes
+	}
+	var ev *pipeline.Event
 	switch c.op {
 	case 'I':
 		after, toast := d.row(rel, c.new, false)
-		return d.add(&pipeline.Event{Op: pipeline.OpInsert, After: after, UnchangedToast: toast,
-			Key: keyOf(rel, after, nil)}, rel)
+		ev = &pipeline.Event{Op: pipeline.OpInsert, After: after, UnchangedToast: toast, Key: keyOf(rel, after, nil)}
 	case 'U':
 		var before pipeline.Row
 		if c.oldKind != 0 {
 			before, _ = d.row(rel, c.old, c.oldKind == 'K')
 		}
 		after, toast := d.row(rel, c.new, false)
-		return d.add(&pipeline.Event{Op: pipeline.OpUpdate, Before: before, After: after,
-			UnchangedToast: toast, Key: keyOf(rel, after, before)}, rel)
+		ev = &pipeline.Event{Op: pipeline.OpUpdate, Before: before, After: after,
+			UnchangedToast: toast, Key: keyOf(rel, after, before)}
 	default:
 		var before pipeline.Row
 		if c.oldKind != 0 {
 			before, _ = d.row(rel, c.old, c.oldKind == 'K')
 		}
-		return d.add(&pipeline.Event{Op: pipeline.OpDelete, Before: before, Key: keyOf(rel, before, nil)}, rel)
+		ev = &pipeline.Event{Op: pipeline.OpDelete, Before: before, Key: keyOf(rel, before, nil)}
 	}
+	if err := d.add(ev, rel); err != nil {
+		return err
+	}
+	if d.snap != nil && d.snap.active() {
+		d.snap.onChange(ev)
+	}
+	return nil
 }
 
 // handle processes one parsed pgoutput message other than a row change.
@@ -136,6 +149,9 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) error {
 		}
 		d.inTxn = false
 		d.lastCommitTime = d.commitTime
+		if d.snap != nil {
+			d.snap.onCommit(pipeline.LSN(m.TransactionEndLSN))
+		}
 		b := pipeline.NewBatch(d.events, pipeline.LSN(m.TransactionEndLSN), nil)
 		b.Bytes = d.bytes + 64
 		d.events, d.bytes = nil, 0
@@ -146,8 +162,23 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) error {
 		// Types are resolved through pg_type when a relation uses them;
 		// what the stream says is kept for a type dropped since.
 		d.types.fromStream(m.DataType, m.Namespace, m.Name)
-	case *pglogrepl.OriginMessage, *pglogrepl.LogicalDecodingMessage:
-		// Origins and logical decoding messages are not changes.
+	case *pglogrepl.LogicalDecodingMessage:
+		// pgcdc's own (snapshot watermarks and requests) may emit reads;
+		// other messages are not changes.
+		if d.snap == nil || m.Prefix != watermarkPrefix || !m.Transactional || !d.inTxn {
+			return nil
+		}
+		evs, err := d.snap.onMessage(m.Content)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if err := d.addPrepared(ev); err != nil {
+				return err
+			}
+		}
+	case *pglogrepl.OriginMessage:
+		// Origins are not changes.
 	case *pglogrepl.TruncateMessage:
 		tables := make([]string, 0, len(m.RelationIDs))
 		rels := make([]*relation, 0, len(m.RelationIDs))
@@ -162,8 +193,15 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) error {
 		// One event per table; a batch that fills on the way is returned
 		// with the others, however many there are.
 		for _, rel := range rels {
-			if err := d.add(&pipeline.Event{Op: pipeline.OpTruncate, Tables: tables}, rel); err != nil {
+			if rel.schema == InternalSchema {
+				continue
+			}
+			ev := &pipeline.Event{Op: pipeline.OpTruncate, Tables: tables}
+			if err := d.add(ev, rel); err != nil {
 				return err
+			}
+			if d.snap != nil && d.snap.active() {
+				d.snap.onChange(ev)
 			}
 		}
 	default:
@@ -217,6 +255,11 @@ func (d *decoder) add(ev *pipeline.Event, rel *relation) error {
 		return fmt.Errorf("%s change for %s.%s outside a transaction", ev.Op, rel.schema, rel.name)
 	}
 	ev.Schema, ev.Table = rel.schema, rel.name
+	return d.addPrepared(ev)
+}
+
+// addPrepared is add for an event whose table is set (a snapshot's read).
+func (d *decoder) addPrepared(ev *pipeline.Event) error {
 	ev.CommitLSN, ev.XID, ev.CommitTime, ev.Seq = d.commitLSN, d.xid, d.commitTime, d.seq
 	d.seq++
 	d.events = append(d.events, ev)

@@ -22,4 +22,21 @@ var (
 		Name: "pgcdc_source_retained_wal_bytes", Help: "WAL the slot holds back on the server (its WAL end minus the slot's restart_lsn), measured every status interval."})
 	metricReconnects = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_source_reconnects_total", Help: "Replication connections lost and retried."})
+
+	metricSnapshotsRunning = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "pgcdc_snapshot_running", Help: "Snapshot jobs running (0 or 1: one table at a time)."})
+	metricSnapshotTablesDone = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_tables_done_total", Help: "Snapshot jobs completed (one table each)."})
+	metricSnapshotsFailed = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_failed_total", Help: "Snapshot jobs that failed for good (the reason is logged and kept in pgcdc.snapshots)."})
+	metricSnapshotChunks = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_chunks_total", Help: "Snapshot chunks read and emitted."})
+	metricSnapshotRows = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_rows_total", Help: "Rows emitted as read events by snapshots."})
+	metricSnapshotDropped = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_rows_superseded_total", Help: "Rows a snapshot read and did not emit because a change to the same key came between its watermarks (the change carries the row)."})
+	metricSnapshotChunksRetried = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_chunks_retried_total", Help: "Snapshot chunks read again because a change between their watermarks could not be matched to a key."})
+	metricSnapshotRereads = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_rows_reread_total", Help: "Rows read again because a change between the watermarks left a TOASTed value out."})
 )

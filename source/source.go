@@ -43,7 +43,24 @@ type Config struct {
 	// RetainedWALWarn is how much WAL the slot may hold back before the
 	// source warns (source.retained_wal_warn, in bytes); 0 never warns.
 	RetainedWALWarn int64
+	// Snapshot is SnapshotInitial to send the rows of every published
+	// table once per slot (and of tables published later), or "" /
+	// SnapshotNever. Snapshots asked for with RequestSnapshot (pgcdc
+	// snapshot) run either way.
+	Snapshot string
+	// SnapshotChunkRows is the most rows a snapshot reads per chunk
+	// (default DefaultSnapshotChunkRows).
+	SnapshotChunkRows int
+	// SnapshotProgress, when set, is told of each snapshot's progress
+	// (a progress bar); the source logs it in any case.
+	SnapshotProgress SnapshotProgress
 }
+
+// Snapshot modes of Config.Snapshot.
+const (
+	SnapshotNever   = "never"
+	SnapshotInitial = "initial"
+)
 
 // errStopAt ends a session that reached Config.StopAt.
 var errStopAt = errors.New("reached the stop position")
@@ -78,6 +95,12 @@ type Source struct {
 	// streamed is set once a session started streaming: from then on the
 	// slot holds a position that matters and DropCreated keeps it.
 	streamed atomic.Bool
+	// snap is the reader's side of snapshots, shared by the sessions.
+	snap *snapCoord
+	// baseLog is the logger New was given, for components of their own.
+	baseLog *slog.Logger
+	// clientJobs queues the snapshots of live clients (SnapshotForClient).
+	clientJobs chan clientJob
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -96,7 +119,8 @@ func New(conn *Connector, cfg Config, logger *slog.Logger) *Source {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog()}
+	s := &Source{conn: conn, cfg: cfg, log: logger.With("component", "source", "slot", cfg.Slot), cat: newCatalog(),
+		snap: newSnapCoord(cfg.Slot), baseLog: logger, clientJobs: make(chan clientJob, 64)}
 	s.types = newTypeRegistry(s.lookupType)
 	s.cat.reload = s.reloadCatalog
 	return s
@@ -192,6 +216,18 @@ FROM pg_replication_slots WHERE slot_name = $1`, s.cfg.Slot).Scan(&confirmed, &w
 		return err
 	}
 	s.cat.replace(tables, keys)
+	if s.cfg.Snapshot == SnapshotInitial {
+		if err := EnsureSnapshotTable(ctx, conn); err != nil {
+			return &FatalError{fmt.Errorf("source.snapshot initial: %w", err)}
+		}
+		n, err := addInitialJobs(ctx, conn, s.cfg.Slot, s.cat.Tables())
+		if err != nil {
+			return &FatalError{fmt.Errorf("source.snapshot initial: %w", err)}
+		}
+		if n > 0 {
+			s.log.Info("initial snapshot: the existing rows of each table are sent first, then the changes", "tables", n)
+		}
+	}
 	s.log.Info("source ready", "publication", s.cfg.Publication, "tables", len(s.cat.Tables()), "lsn", s.startLSN)
 	return nil
 }
@@ -243,6 +279,14 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); s.watchWAL(watchCtx, s.cfg.StatusInterval) }()
 	defer func() { stopWatch(); <-watchDone }()
+	if s.cfg.StopAt == 0 { // a run bounded by --until-lsn reads what is there
+		snapDone := make(chan struct{})
+		go func() { defer close(snapDone); newSnapWorker(s).loop(watchCtx, p) }()
+		defer func() { stopWatch(); <-snapDone }()
+		clientDone := make(chan struct{})
+		go func() { defer close(clientDone); newSnapWorker(s).clientLoop(watchCtx, p) }()
+		defer func() { stopWatch(); <-clientDone }()
+	}
 	var emitted pipeline.LSN // end of the last transaction written whole
 	sched := backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax,
 		MaxElapsed: s.cfg.ReconnectMaxElapsed, Jitter: s.jitter}

@@ -52,6 +52,8 @@ func newStream(s *Source, conn *pgconn.PgConn, p pipeline.Progress, floor pipeli
 	st.send = func(pos pipeline.LSN, now time.Time) error { return sendStandbyStatus(conn, pos, now) }
 	st.dec.onRel = s.cat.fromRelation
 	st.dec.primaryKey = s.primaryKey
+	st.dec.snap = s.snap
+	s.snap.onAbort() // a transaction cut by the last session is read again
 	return st
 }
 

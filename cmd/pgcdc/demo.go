@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/app"
 	"github.com/pgcdc/pgcdc/internal/demo"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 )
@@ -97,7 +98,7 @@ func runDemo(ctx context.Context, rate float64, keep bool, listen string, starte
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { trafficErr <- demo.Traffic(runCtx, cfg.Source.DSN, rate, log) }()
-	if err := runPipeline(runCtx, cfg, "", log, 0); err != nil {
+	if err := withAppError(app.Run(runCtx, cfg, app.Options{Log: log, Version: version})); err != nil {
 		return err
 	}
 	cancel()

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/app"
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -50,7 +52,7 @@ itself. Run as many edges as you need.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			tuneMemory(cfg)
+			app.TuneMemory(cfg)
 			stopNATS, err := startEmbedded(cfg, log)
 			if err != nil {
 				return err
@@ -99,8 +101,15 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return withCode(exitConfig, err)
 	}
 	var server *httpserver.Server
+	var authn *auth.Authenticator
 	if wiring.NeedsServer(cfg) {
-		server = httpserver.New(cfg.Server, log)
+		if server, err = httpserver.New(cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
+		// Cancelling ctx stops the key set refresh (jwks_url).
+		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
+			return withCode(exitConfig, err)
+		}
 	}
 	var pipes []*edgePipeline
 	live := &edgePipeline{name: "live", cfg: *cfg}
@@ -122,7 +131,7 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	for _, p := range pipes {
 		p.outs, err = wiring.Outputs(&p.cfg, wiring.Deps{Log: log, Catalog: p.src.Catalog(), Stdout: os.Stdout,
-			Server: server, Version: version})
+			Server: server, Auth: authn, Version: version})
 		if err != nil {
 			return withCode(exitConfig, err)
 		}

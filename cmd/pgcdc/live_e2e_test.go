@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
+	"github.com/pgcdc/pgcdc/sinks/live/livetest"
 )
 
 var listenRE = regexp.MustCompile(`msg="http server listening" (?:.* )?addr=(\S+)`)
@@ -57,25 +58,7 @@ func openSSE(t *testing.T, url, lastID string) *sseClient {
 // comments and the retry hint.
 func (c *sseClient) next(t *testing.T) (event, id, data string) {
 	t.Helper()
-	for {
-		line, err := c.r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("SSE stream ended: %v", err)
-		}
-		line = strings.TrimRight(line, "\n")
-		switch {
-		case line == "":
-			if data != "" || event != "" {
-				return event, id, data
-			}
-		case strings.HasPrefix(line, "id: "):
-			id = line[4:]
-		case strings.HasPrefix(line, "data: "):
-			data += line[6:]
-		case strings.HasPrefix(line, "event: "):
-			event = line[7:]
-		}
-	}
+	return livetest.NextSSE(t, c.r)
 }
 
 func TestLiveSinksEndToEnd(t *testing.T) {

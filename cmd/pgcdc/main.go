@@ -63,7 +63,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(exitUsage, fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newSlotCmd(), newPublicationCmd(), newDemoCmd(), newBenchCmd(), newDeadLetterCmd(), newHealthCmd(), newTriggersCmd(), newEdgeCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newCheckCmd(), newSlotCmd(), newPublicationCmd(), newDemoCmd(), newBenchCmd(), newDeadLetterCmd(), newHealthCmd(), newTriggersCmd(), newEdgeCmd(), newSnapshotCmd())
 	strictUsage(root)
 	return root
 }

@@ -4,20 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
-	"github.com/pgcdc/pgcdc/internal/httpserver"
-	"github.com/pgcdc/pgcdc/internal/wiring"
+	"github.com/pgcdc/pgcdc/internal/app"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -50,7 +45,7 @@ func newRunCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			limit := tuneMemory(cfg)
+			limit := app.TuneMemory(cfg)
 			stopNATS, err := startEmbedded(cfg, log) // cmd/pgcdc/natsembed.go
 			if err != nil {
 				return err
@@ -60,7 +55,7 @@ func newRunCmd() *cobra.Command {
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
 			return runLeader(ctx, cfg, log, func(ctx context.Context) error { // cmd/pgcdc/ha.go
-				return runPipeline(ctx, cfg, l.path, log, stopAt)
+				return withAppError(app.Run(ctx, cfg, app.Options{Log: log, ConfigPath: l.path, StopAt: stopAt, Version: version}))
 			})
 		},
 	}
@@ -90,164 +85,11 @@ func signalContext(beforeExit ...func()) (context.Context, context.CancelFunc) {
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-// runPipeline wires source, transforms and sinks and runs them.
-// configPath is the config file ("" for none), for the source's hints;
-// stopAt, when not zero, stops the run once everything up to it is
-// delivered (--until-lsn).
-//
-// Everything that can fail without the database is built and bound first
-// (the transforms, the sinks with their files, the HTTP listener), so that
-// a mistake in the config never leaves a slot behind. Then the source
-// prepares (it may create the slot and the publication), the configured
-// filters are checked against the published tables, and the pipeline and
-// the HTTP server run under one errgroup with one shutdown clock
-// (pipeline.drain_timeout). A run that fails after Prepare but before
-// streaming drops the slot and publication Prepare created.
-func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (err error) {
-	src, err := wiring.NewSource(cfg, configPath, log, stopAt)
-	if err != nil {
-		return err
+// withAppError gives a run's config errors exit code 78.
+func withAppError(err error) error {
+	var ce *app.ConfigError
+	if errors.As(err, &ce) {
+		return withCode(exitConfig, ce.Err)
 	}
-	// The sinks are built before anything touches the database, so that
-	// what only this process can check (a dead-letter file that cannot be
-	// written, TLS files that do not load, a port in use) fails first. The
-	// catalog they are given is filled by Prepare.
-	global, err := wiring.Transforms(cfg.Transforms)
-	if err != nil {
-		return withCode(exitConfig, err)
-	}
-	checks, err := wiring.FilterChecks(cfg)
-	if err != nil {
-		return withCode(exitConfig, err)
-	}
-	var server *httpserver.Server
-	if wiring.NeedsServer(cfg) {
-		server = httpserver.New(cfg.Server, log)
-	}
-	var walEnd func() pipeline.LSN
-	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
-		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
-	}
-	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Version: version, WALEnd: walEnd})
-	if err != nil {
-		return withCode(exitConfig, err)
-	}
-	outs = gateOutputs(ctx, outs) // cmd/pgcdc/ha.go: acks count only under the HA lease
-	if server != nil {
-		server.AddReadyCheck("replication", func() error {
-			if !src.Ready() {
-				return errors.New("replication connection is not streaming")
-			}
-			return nil
-		})
-		for _, o := range outs {
-			if r, ok := o.Sink.(pipeline.Readier); ok {
-				server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
-					if !r.Ready() {
-						return errors.New("not running")
-					}
-					return nil
-				})
-			}
-		}
-		if _, err := server.Listen(); err != nil {
-			return fmt.Errorf("server.listen: %w", err)
-		}
-	}
-
-	if err := src.Prepare(ctx); err != nil {
-		return fmt.Errorf("source: %w", err)
-	}
-	if d, ok := src.(interface{ DropCreated(context.Context) error }); ok {
-		defer func() {
-			if err == nil {
-				return
-			}
-			// A no-op once streaming started: the slot then holds
-			// undelivered changes.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if derr := d.DropCreated(dctx); derr != nil {
-				log.Warn("could not drop the slot and publication this run created", "err", derr)
-			}
-		}()
-	}
-	guard, err := filterGuard(src.Catalog(), checks, log)
-	if err != nil {
-		return withCode(exitConfig, err)
-	}
-
-	stop := pipeline.NewShutdown(cfg.Pipeline.DrainTimeout)
-	defer stop.Release()
-	opts := wiring.PipelineOptions(cfg, log)
-	opts.Shutdown, opts.Guard = stop, guard
-	p := pipeline.New(src, global, outs, opts)
-	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
-
-	// The server outlives the pipeline: the broadcast sinks send their last
-	// events and end their streams when their input closes; then the
-	// server shuts down within what is left of the same shutdown clock.
-	g, gctx := errgroup.WithContext(ctx)
-	if server != nil {
-		g.Go(server.Serve)
-	}
-	g.Go(func() error {
-		err := p.Run(gctx)
-		if server != nil {
-			stop.Begin()
-			if serr := server.Shutdown(stop.Context()); serr != nil && err == nil {
-				err = fmt.Errorf("http server: %w", serr)
-			}
-		}
-		return err
-	})
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	if c, ok := src.(interface{ ConfirmedLSN() pipeline.LSN }); ok {
-		log.Info("pgcdc stopped", "confirmed", c.ConfirmedLSN())
-	} else {
-		log.Info("pgcdc stopped")
-	}
-	return nil
-}
-
-// filterGuard checks the configured filters and projections against the
-// published tables now (logging warnings, failing on errors), and returns
-// the pipeline guard that checks them again whenever the catalog changed
-// (a relation message: a column added, renamed or dropped, a new table),
-// before the next batch is filtered.
-func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (func() error, error) {
-	warned := map[string]bool{}
-	running := false
-	run := func() error {
-		warnings, err := checks.Run(cat, running)
-		for _, w := range warnings {
-			if !warned[w] {
-				warned[w] = true
-				log.Warn("filter does not fit every published table", "problem", w)
-			}
-		}
-		return err
-	}
-	if err := run(); err != nil {
-		return nil, err
-	}
-	running = true
-	w, ok := cat.(pipeline.CatalogWatcher)
-	if !ok || len(checks) == 0 {
-		return nil, nil
-	}
-	var changed atomic.Bool
-	w.Watch(func(pipeline.TableInfo) { changed.Store(true) })
-	return func() error {
-		if !changed.Swap(false) {
-			return nil
-		}
-		if err := run(); err != nil {
-			return withCode(exitConfig, fmt.Errorf("after a schema change: %w", err))
-		}
-		return nil
-	}, nil
+	return err
 }

@@ -30,6 +30,10 @@ const (
 	ReasonBusy        Reason = "too_many_tickets" // the ticket store is full (503)
 )
 
+// Reasons lists every Reason, for metrics whose series exist from the start.
+var Reasons = []Reason{ReasonMissing, ReasonMalformed, ReasonInvalid, ReasonSignature, ReasonAlgorithm, ReasonUnknownKey,
+	ReasonExpired, ReasonNotYetValid, ReasonAudience, ReasonIssuer, ReasonClaims, ReasonTicket, ReasonKeys, ReasonForbidden, ReasonBusy}
+
 // Error is a refusal whose message is safe to show to the client and to
 // log: it names the check that failed and what to do, never the token,
 // the secret or a key. Unwrap gives the underlying sentinel (for example

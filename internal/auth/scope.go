@@ -152,3 +152,10 @@ func (s *Scope) CheckTables(patterns []string, cat pipeline.Catalog) error {
 	}
 	return nil
 }
+
+// Same reports whether s and o see exactly the same events: the same
+// policy with the same bound claims. A WebSocket that re-authenticates
+// keeps its subscriptions only when the new token's scope is the Same.
+func (s *Scope) Same(o *Scope) bool {
+	return s == o || s != nil && o != nil && s.policy == o.policy && s.class == o.class
+}

@@ -1,7 +1,11 @@
 package backoff
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -67,6 +71,35 @@ func FuzzBase(f *testing.F) {
 		s := Schedule{Initial: time.Duration(initial), Max: time.Duration(maxD)}
 		if got := s.Base(n); got < s.Initial || got > s.Max {
 			t.Fatalf("Base(%d) = %s, outside [%s, %s]", n, got, s.Initial, s.Max)
+		}
+	})
+}
+
+// TestRetry: Wait sleeps the schedule's delays, gives up before a wait
+// that would pass MaxElapsed, and Reset starts over.
+func TestRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := Retry{Schedule: Schedule{Initial: time.Second, Max: 4 * time.Second, MaxElapsed: 10 * time.Second, Jitter: func() float64 { return 0 }}}
+		start := time.Now()
+		for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+			before := time.Now()
+			if err := r.Wait(context.Background(), errors.New("down")); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(before); d != want {
+				t.Fatalf("waited %s, want %s", d, want)
+			}
+		}
+		// 7s spent; another 4s would pass 10s.
+		if err := r.Wait(context.Background(), errors.New("down")); err == nil || !strings.Contains(err.Error(), "down") {
+			t.Fatalf("past max_elapsed: %v", err)
+		}
+		if time.Since(start) != 7*time.Second {
+			t.Fatalf("gave up after %s, want 7s", time.Since(start))
+		}
+		r.Reset()
+		if r.Next() != time.Second {
+			t.Fatalf("after Reset the next delay is %s", r.Next())
 		}
 	})
 }

@@ -20,10 +20,23 @@
 //     finish, and when the deadline passes closes what remains.
 //
 // /readyz answers 503 from the start of Shutdown.
+//
+// # TLS and limits
+//
+// With server.tls the server serves HTTPS, offering h2 and http/1.1 by
+// ALPN (SSE streams over HTTP/2 through the ResponseWriter; WebSocket
+// upgrades over HTTP/1.1), with a certificate reloaded when its files
+// change (certReloader). server.limits bound the connections in total and
+// per client address (limitListener), header size and header read time
+// (a slow-loris client holds a slot of its own address only until
+// ReadHeaderTimeout) and idle keep-alives; the WebSocket sink bounds
+// subscriptions and client messages. server.metrics_token guards
+// /metrics.
 package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,8 +47,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pgcdc/pgcdc/config"
 )
@@ -48,6 +59,8 @@ const (
 	PathReady   = "/readyz"
 	PathMetrics = "/metrics"
 	PathChanges = "/api/changes"
+	PathTicket  = "/api/ticket"
+	PathWhoami  = "/api/whoami"
 )
 
 // Streamer is implemented by handlers that hold long-lived streams (the
@@ -66,6 +79,8 @@ type Streamer interface {
 type Server struct {
 	listen string
 	auth   string
+	limits config.Limits
+	certs  *certReloader // nil: plain HTTP
 	log    *slog.Logger
 	mux    *http.ServeMux
 	srv    *http.Server
@@ -84,34 +99,50 @@ type readyCheck struct {
 }
 
 // New returns a server for cfg (validated and defaulted: cfg.Listen is
-// the address). Nothing listens until Listen.
-func New(cfg config.Server, logger *slog.Logger) *Server {
+// the address, cfg.Limits are set). With cfg.TLS it loads the certificate
+// now, so that a bad file fails before anything else starts. Nothing
+// listens until Listen.
+func New(cfg config.Server, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
 		listen: cfg.Listen,
 		auth:   cfg.Auth.Mode,
+		limits: cfg.Limits,
 		log:    logger.With("component", "http"),
 		mux:    http.NewServeMux(),
 		paths:  map[string]bool{},
 	}
 	s.srv = &http.Server{
 		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Limits.IdleTimeout,
+		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// No ReadTimeout or WriteTimeout: streams would be cut. Stream
 		// handlers bound each write with a deadline instead.
 	}
+	if cfg.TLS.CertFile != "" {
+		var err error
+		if s.certs, err = newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, time.Second, s.log); err != nil {
+			return nil, fmt.Errorf("server.tls: %w", err)
+		}
+		s.srv.TLSConfig = &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: s.certs.get,
+			// HTTP/2 for SSE (no six-connection limit per origin in
+			// browsers); HTTP/1.1 for the WebSocket upgrade.
+			NextProtos: []string{"h2", "http/1.1"},
+		}
+	}
 	s.mux.HandleFunc(PathHealth, s.health)
 	s.mux.HandleFunc(PathReady, s.ready)
-	s.mux.Handle(PathMetrics, promhttp.Handler())
+	s.mux.Handle(PathMetrics, metricsHandler(cfg.MetricsToken))
 	for _, p := range []string{PathHealth, PathReady, PathMetrics} {
 		s.paths[p] = true
 	}
-	return s
+	return s, nil
 }
 
 // Handle mounts h at exactly path (a sink's path, or PathChanges). It
@@ -155,9 +186,6 @@ func (s *Server) Listen() (net.Addr, error) {
 	if s.ln != nil {
 		return s.ln.Addr(), nil
 	}
-	if s.auth != "" && s.auth != config.AuthNone {
-		return nil, fmt.Errorf("server.auth.mode %q is not implemented yet: use none (and keep server.listen on a loopback address)", s.auth)
-	}
 	if s.listen == "" {
 		return nil, errors.New(`server.listen is "": the HTTP server is switched off`)
 	}
@@ -168,26 +196,17 @@ func (s *Server) Listen() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", s.listen, err)
 	}
-	s.ln = ln
-	s.log.Info("http server listening", "addr", ln.Addr().String())
-	if !loopback(s.listen) {
-		s.log.Warn("live endpoints are reachable from other machines without authentication: anyone who can connect reads every change",
+	s.ln = newLimitListener(ln, s.limits.Connections, s.limits.ConnectionsPerIP)
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	s.log.Info("http server listening", "addr", ln.Addr().String(), "scheme", scheme)
+	if (s.auth == "" || s.auth == config.AuthNone) && !config.LoopbackListen(s.listen) {
+		s.log.Warn("live endpoints are reachable from other machines without authentication (server.auth mode none): anyone who can connect reads every change",
 			"listen", s.listen, "auth", "none")
 	}
 	return ln.Addr(), nil
-}
-
-// loopback reports whether addr (host:port) listens on loopback only.
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Serve serves on the listener (opening it if Listen was not called) until
@@ -200,7 +219,13 @@ func (s *Server) Serve() error {
 	s.mu.Lock()
 	ln := s.ln
 	s.mu.Unlock()
-	if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if s.certs != nil {
+		err = s.srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig.GetCertificate
+	} else {
+		err = s.srv.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server on %s: %w", ln.Addr(), err)
 	}
 	return nil

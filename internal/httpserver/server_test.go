@@ -42,8 +42,12 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 		cfg.Server.Listen = "127.0.0.1:0"
 	}
 	cfg.SetDefaults()
-	srv := httpserver.New(cfg.Server, nil)
-	outs, err := wiring.Outputs(cfg, wiring.Deps{Catalog: hubtest.Catalog(), Server: srv})
+	srv := mustNew(t, cfg.Server)
+	authn, err := wiring.Authenticator(t.Context(), cfg.Server, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := wiring.Outputs(cfg, wiring.Deps{Catalog: hubtest.Catalog(), Server: srv, Auth: authn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +60,11 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stack{srv: srv, base: "http://" + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
+	scheme := "http://"
+	if cfg.Server.TLS.CertFile != "" {
+		scheme = "https://"
+	}
+	st := &stack{srv: srv, base: scheme + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
 	go func() { st.done <- srv.Serve() }()
 	st.feedS = hubtest.Run(t, context.Background(), outs[0].Sink)
 	st.feedW = hubtest.Run(t, context.Background(), outs[1].Sink)
@@ -108,7 +116,7 @@ func get(t *testing.T, url string) (int, []byte) {
 }
 
 func TestHandleRejects(t *testing.T) {
-	srv := httpserver.New(config.Server{}, nil)
+	srv := mustNew(t, config.Server{})
 	h := http.NotFoundHandler()
 	if err := srv.Handle("/events", h); err != nil {
 		t.Fatal(err)
@@ -121,10 +129,15 @@ func TestHandleRejects(t *testing.T) {
 			t.Errorf("Handle(%q): no error", p)
 		}
 	}
-	bad := httpserver.New(config.Server{Listen: "127.0.0.1:0", Auth: config.Auth{Mode: "jwt"}}, nil)
-	if _, err := bad.Listen(); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Fatalf("auth jwt: %v", err)
+}
+
+func mustNew(t testing.TB, cfg config.Server) *httpserver.Server {
+	t.Helper()
+	srv, err := httpserver.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return srv
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
@@ -210,7 +223,7 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesWithoutBroadcastSink(t *testing.T) {
-	srv := httpserver.New(config.Server{Listen: "127.0.0.1:0"}, nil)
+	srv := mustNew(t, config.Server{Listen: "127.0.0.1:0"})
 	addr, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -46,8 +46,12 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	cfg := doc.Config
 	log := discardLogger()
+	srv, err := httpserver.New(cfg.Server, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	outs, err := Outputs(cfg, Deps{Log: log, Catalog: pipeline.StaticCatalog(nil), Stdout: io.Discard,
-		Server: httpserver.New(cfg.Server, log), Version: "test"})
+		Server: srv, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

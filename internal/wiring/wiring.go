@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
@@ -41,7 +42,13 @@ type Deps struct {
 	Server *httpserver.Server
 	// WALEnd, when not nil, is the server's current WAL end (the
 	// source's WALEnd): resume ids beyond it get a reset.
-	WALEnd  func() pipeline.LSN
+	WALEnd func() pipeline.LSN
+	// Snapshot starts live clients' snapshots (snapshot=true); nil: the
+	// source cannot.
+	Snapshot live.Snapshotter
+	// Auth authenticates the live endpoints (nil: no authentication);
+	// Outputs mounts its /api/ticket and /api/whoami.
+	Auth    *auth.Authenticator
 	Version string // for the webhook User-Agent
 }
 
@@ -50,14 +57,55 @@ type Deps struct {
 // empty only when no sink needs it and the file did not set it).
 func NeedsServer(cfg *config.Config) bool { return cfg.Server.Listen != "" }
 
+// AuthConfig maps the validated server.auth to package auth's Config: the
+// single token becomes the static token named "token".
+func AuthConfig(a config.Auth) auth.Config {
+	c := auth.Config{
+		Mode:       auth.Method(a.Mode),
+		TokensFile: a.TokensFile,
+		Scope:      a.Scope.Rules(),
+		TicketTTL:  a.TicketTTL,
+		JWT: auth.JWTConfig{
+			Secret: a.JWT.Secret, PublicKeyFile: a.JWT.PublicKeyFile, JWKSURL: a.JWT.JWKSURL, JWKSFile: a.JWT.JWKSFile,
+			Audience: a.JWT.Audience, Issuer: a.JWT.Issuer, Algorithms: a.JWT.Algorithms, Leeway: a.JWT.Leeway,
+		},
+	}
+	if a.Token != "" {
+		c.Tokens = append(c.Tokens, auth.StaticToken{Name: "token", Token: a.Token})
+	}
+	for _, t := range a.Tokens {
+		c.Tokens = append(c.Tokens, auth.StaticToken{Name: t.Name, Token: t.Token, Scope: t.Scope})
+	}
+	if len(a.Scopes) > 0 {
+		c.Scopes = make(map[string]auth.Rules, len(a.Scopes))
+		for name, sc := range a.Scopes {
+			c.Scopes[name] = sc.Rules()
+		}
+	}
+	return c
+}
+
+// Authenticator builds the authenticator of server.auth. Cancelling ctx
+// stops its key set refresh (mode jwt with jwks_url).
+func Authenticator(ctx context.Context, s config.Server, log *slog.Logger) (*auth.Authenticator, error) {
+	a, err := auth.New(ctx, AuthConfig(s.Auth), log)
+	if err != nil {
+		return nil, fmt.Errorf("server.auth: %w", err)
+	}
+	return a, nil
+}
+
 // Gate returns the admission of the live endpoints (Host, Origin,
-// authorization) from the server settings. It is where authentication
-// (server.auth) will plug in, as the gate's live.Authorizer: every SSE,
-// WebSocket and /api/changes request passes live.Gate.Admit before its
-// parameters are read, and the Scope it returns is applied before any
-// client filter.
-func Gate(s config.Server) (*live.Gate, error) {
-	g, err := live.NewGate(s.AllowedHosts, nil)
+// authorization) from the server settings: every SSE, WebSocket and
+// /api/changes request passes live.Gate.Admit before its parameters are
+// read, and the Scope of its token (a nil a, or mode none: everything) is
+// applied before any client filter.
+func Gate(s config.Server, a *auth.Authenticator) (*live.Gate, error) {
+	var az live.Authorizer
+	if a != nil && a.Mode() != auth.MethodNone {
+		az = live.NewAuthorizer(a)
+	}
+	g, err := live.NewGate(s.AllowedHosts, az)
 	if err != nil {
 		return nil, fmt.Errorf("server.allowed_hosts: %w", err)
 	}
@@ -66,7 +114,7 @@ func Gate(s config.Server) (*live.Gate, error) {
 
 // LiveSettings maps a validated, defaulted broadcast sink's settings to
 // the live sinks' typed settings: the one place they are built.
-func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN) live.Settings {
+func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN, snap live.Snapshotter) live.Settings {
 	return live.Settings{
 		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
 			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
@@ -74,6 +122,7 @@ func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LS
 		WriteTimeout:   b.WriteTimeout,
 		Gate:           gate,
 		WALEnd:         walEnd,
+		Snapshot:       snap,
 	}
 }
 
@@ -123,11 +172,11 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	for i, sc := range cfg.Sinks {
 		if (sc.Type == config.TypeSSE || sc.Type == config.TypeWebSocket) && gate == nil {
 			var err error
-			if gate, err = Gate(cfg.Server); err != nil {
+			if gate, err = Gate(cfg.Server, d.Auth); err != nil {
 				return nil, err
 			}
 		}
-		sink, h, err := buildSink(sc, d, gate)
+		sink, h, err := buildSink(sc, cfg.Server.Limits, d, gate)
 		if err != nil {
 			return nil, fmt.Errorf("sinks[%d] (%s): %w", i, sc.Name, err)
 		}
@@ -141,7 +190,16 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 		}
 		outs = append(outs, pipeline.Output{Sink: sink, Transform: t})
 		if h != nil && changes == nil {
-			changes = live.Changes(h, gate, live.NewOrigins(sc.AllowedOrigins))
+			origins := live.NewOrigins(sc.AllowedOrigins)
+			changes = live.Changes(h, gate, origins)
+			if d.Auth != nil {
+				cat := func() pipeline.Catalog { return h.Catalog() }
+				for path, api := range map[string]http.Handler{httpserver.PathTicket: d.Auth.TicketHandler(), httpserver.PathWhoami: d.Auth.WhoamiHandler(cat)} {
+					if err := d.Server.Handle(path, gate.Guard(api, origins)); err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 	}
 	if changes != nil {
@@ -154,7 +212,7 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 
 // buildSink builds one sink; for a broadcast sink it also returns its
 // hub (for /api/changes).
-func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub, error) {
+func buildSink(sc config.Sink, lim config.Limits, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub, error) {
 	switch sc.Type {
 	case config.TypeStdout:
 		return stdout.New(sc.Name, d.Stdout), nil, nil
@@ -172,7 +230,7 @@ func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub
 		if d.Server == nil {
 			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
 		}
-		st := LiveSettings(sc.Broadcast, gate, d.WALEnd)
+		st := LiveSettings(sc.Broadcast, gate, d.WALEnd, d.Snapshot)
 		var sink interface {
 			pipeline.Sink
 			http.Handler
@@ -182,7 +240,8 @@ func buildSink(sc config.Sink, d Deps, gate *live.Gate) (pipeline.Sink, *hub.Hub
 		if sc.Type == config.TypeSSE {
 			sink, err = sse.New(sse.Config{Name: sc.Name, Settings: st, ClientRetry: sc.ClientRetry, EventNames: sc.EventNames}, d.Catalog, d.Log)
 		} else {
-			sink, err = ws.New(ws.Config{Name: sc.Name, Settings: st, MaxMessageBytes: sc.MaxMessageBytes}, d.Catalog, d.Log)
+			sink, err = ws.New(ws.Config{Name: sc.Name, Settings: st, MaxMessageBytes: sc.MaxMessageBytes,
+				MaxSubscriptions: lim.SubscriptionsPerConnection, MessagesPerSecond: float64(lim.ClientMessagesPerSecond)}, d.Catalog, d.Log)
 		}
 		if err != nil {
 			return nil, nil, err
@@ -202,8 +261,10 @@ func SourceConfig(cfg *config.Config) source.Config {
 		Slot: s.Slot, Publication: s.Publication, Tables: s.Tables, Create: s.Create,
 		StatusInterval:   s.StatusInterval,
 		ReconnectInitial: s.Reconnect.Initial, ReconnectMax: s.Reconnect.Max, ReconnectMaxElapsed: s.Reconnect.MaxElapsed,
-		BatchEvents:     cfg.Pipeline.BatchEvents,
-		RetainedWALWarn: s.RetainedWALWarn,
+		BatchEvents:       cfg.Pipeline.BatchEvents,
+		RetainedWALWarn:   s.RetainedWALWarn,
+		Snapshot:          s.Snapshot,
+		SnapshotChunkRows: s.SnapshotChunkRows,
 	}
 }
 
@@ -220,6 +281,15 @@ type Check struct {
 	// "sinks[1].project".
 	Path  string
 	check func(pipeline.Catalog) ([]string, error)
+}
+
+// AuthCheck is the Check of the scope policies of a (server.auth.scope
+// and scopes) against the published tables: auth.Authenticator.
+// CheckCatalog, each problem under server.auth.
+func AuthCheck(a *auth.Authenticator) Check {
+	return Check{Path: "server.auth.scope", check: func(cat pipeline.Catalog) ([]string, error) {
+		return nil, a.CheckCatalog(cat)
+	}}
 }
 
 // Checks are every configured filter and projection.
@@ -354,4 +424,18 @@ func Database(dsn string) string {
 		return ""
 	}
 	return conn.Database()
+}
+
+// ClientSnapshots returns the Snapshotter of a source that can send live
+// clients the current rows (the replication source), or nil.
+func ClientSnapshots(src Source) live.Snapshotter {
+	s, ok := src.(interface {
+		SnapshotForClient(context.Context, source.ClientSnapshot) error
+	})
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, tables []string, sink, client string, maxRows int) error {
+		return s.SnapshotForClient(ctx, source.ClientSnapshot{Tables: tables, Sink: sink, Client: client, MaxRows: maxRows})
+	}
 }

@@ -17,6 +17,25 @@ type Cursor struct {
 	// that the backlog it asked for does not count as overflow.
 	minLag  uint64
 	pending uint64 // unread events after the last Next
+	// in is the inbox of a routed cursor (SeekRouted), which reads the
+	// ring up to join and its inbox after.
+	in   *inbox
+	join uint64
+	// client is the id of the client reading: events meant for another
+	// client alone (pipeline.Event.Client) are passed over.
+	client string
+}
+
+// Own ties cur to the reader named id: events meant for another reader
+// alone (pipeline.Event.Client: a snapshot it asked for) are passed over,
+// and those meant for id are read.
+func (h *Hub) Own(cur *Cursor, id string) {
+	h.mu.Lock()
+	cur.client = id
+	if cur.in != nil {
+		cur.in.client = id
+	}
+	h.mu.Unlock()
 }
 
 // Pending returns how many events were published and not yet read by this
@@ -87,12 +106,19 @@ func (h *Hub) Next(c *Cursor, dst []*pipeline.Event, maxBytes int) ([]*pipeline.
 type Item struct {
 	Event *pipeline.Event
 	Head  []byte
+	// Scoped marks an event of a routed cursor (SeekRouted) that is
+	// already what the cursor's scope may see: the reader applies only
+	// its own subscription to it.
+	Scoped bool
 }
 
 // NextItems is Next for a sink that uses WithHead: it returns the events
 // with their heads.
 func (h *Hub) NextItems(c *Cursor, dst []Item, maxBytes int) ([]Item, <-chan struct{}, error) {
-	return next(h, c, dst, maxBytes, func(e *entry) Item { return Item{e.ev, e.head} })
+	if c.in != nil && c.next >= c.join {
+		return h.nextRouted(c, dst, maxBytes)
+	}
+	return next(h, c, dst, maxBytes, func(e *entry) Item { return Item{Event: e.ev, Head: e.head} })
 }
 
 func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) ([]T, <-chan struct{}, error) {
@@ -102,14 +128,19 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	if h.aborted {
 		return dst, wake, ErrClosed
 	}
-	end := h.ring.head
+	end, top := h.ring.head, h.ring.head
 	if h.closed {
 		end = h.closeAt
 	}
-	if c.next < h.ring.tail && c.next < end {
-		return dst, wake, &OverflowError{Behind: h.ring.head - c.next, Evicted: true}
+	if c.in != nil {
+		// The rest comes through the inbox: events of other scopes
+		// published since do not count as this reader's lag.
+		end, top = min(end, c.join), min(top, c.join)
 	}
-	if lag := h.ring.head - c.next; lag > c.minLag+h.clientBuffer {
+	if c.next < h.ring.tail && c.next < end {
+		return dst, wake, &OverflowError{Behind: top - c.next, Evicted: true}
+	}
+	if lag := top - c.next; lag > c.minLag+h.clientBuffer {
 		return dst, wake, &OverflowError{Behind: lag, Limit: h.clientBuffer}
 	}
 	room := cap(dst) - len(dst)
@@ -120,6 +151,9 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 	for c.next < end && room > 0 && (bytes < maxBytes || bytes == 0) {
 		e := h.ring.at(c.next)
 		c.next++
+		if e.ev.Client != "" && e.ev.Client != c.client {
+			continue // another client's snapshot
+		}
 		if c.skipping {
 			if !c.skip.less(idOf(e.ev)) {
 				continue
@@ -130,9 +164,9 @@ func next[T any](h *Hub, c *Cursor, dst []T, maxBytes int, item func(*entry) T) 
 		bytes += len(e.ev.Encoded())
 		room--
 	}
-	c.pending = h.ring.head - c.next
+	c.pending = top - c.next
 	c.minLag = min(c.minLag, c.pending)
-	if h.closed && c.next >= end && bytes == 0 {
+	if h.closed && c.next >= end && bytes == 0 && c.in == nil {
 		return dst, wake, ErrClosed
 	}
 	return dst, wake, nil

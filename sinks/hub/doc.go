@@ -59,6 +59,17 @@
 // the streams already ended (and ends them itself, through the sink's
 // CloseStreams, if it is shut down first).
 //
+// # Routed fan-out
+//
+// A reader whose events an authenticated scope narrows (one tenant of
+// many) can join the hub's audience index instead (SeekRouted, route.go):
+// Publish looks each event's audience up once (auth.Index), pushes the
+// scoped view onto the inboxes of that audience only, and wakes only
+// their readers, so 1,000 clients of 1,000 tenants cost one lookup per
+// event rather than 1,000 wake-ups and scope tests. A routed cursor reads
+// the ring up to the moment it joined (a resume), then its inbox: no gap,
+// no duplicate; an inbox over the client buffer is an overflow.
+//
 // The hub is the transport-agnostic core: it imports no net/http. The HTTP
 // side (hijacked connections, query parsing, origins, the per-client write
 // loop) is package live.

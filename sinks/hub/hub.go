@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
 
@@ -97,16 +98,18 @@ type Hub struct {
 	beat  chan struct{} // closed (and replaced) every heartbeat by Consume
 	// lastWake is when wake was last closed (UnixNano); wakeTimer is set
 	// while a wake-up is scheduled for the end of the current interval.
-	lastWake  int64
-	wakeTimer *time.Timer
-	closed    bool    // Close or Abort was called
-	aborted   bool    // Abort was called: readers stop at once
-	closeAt   uint64  // after Close, readers end at this sequence number
-	started   bool    // at least one event was received
-	floor     eventID // newest evicted id, or the first id received
-	last      eventID // newest id received
-	clients   map[*Client]struct{}
-	idle      chan struct{} // closed when closed and the last client left
+	lastWake   int64
+	wakeTimer  *time.Timer
+	closed     bool    // Close or Abort was called
+	aborted    bool    // Abort was called: readers stop at once
+	closeAt    uint64  // after Close, readers end at this sequence number
+	started    bool    // at least one event was received
+	floor      eventID // newest evicted id, or the first id received
+	last       eventID // newest id received
+	clients    map[*Client]struct{}
+	idle       chan struct{}       // closed when closed and the last client left
+	index      *auth.Index[*inbox] // the routed cursors' audience (route.go)
+	nextClient uint64              // numbers clients for their ids
 }
 
 // Option configures a Hub.
@@ -154,12 +157,16 @@ func New(name string, cfg Config, cat pipeline.Catalog, logger *slog.Logger, opt
 		clients:      make(map[*Client]struct{}),
 		idle:         make(chan struct{}),
 		procs:        runtime.GOMAXPROCS(0),
+		index:        auth.NewIndex[*inbox](),
 	}
 	for _, o := range opts {
 		o(h)
 	}
 	return h, nil
 }
+
+// MaxEvents is the replay buffer's limit in events.
+func (h *Hub) MaxEvents() int { return h.maxEvents }
 
 // Name returns the name of the sink the hub belongs to.
 func (h *Hub) Name() string { return h.name }
@@ -210,6 +217,7 @@ func (h *Hub) Publish(events []*pipeline.Event) {
 			h.evict()
 		}
 		h.ring.push(ent, h.maxEvents)
+		h.route(e, h.ring.head-1, ent.head)
 		h.bytes += ent.size
 		h.last = id
 		added++
@@ -305,6 +313,9 @@ func (h *Hub) close(abort bool) {
 		}
 	}
 	h.aborted = h.aborted || abort
+	for c := range h.clients {
+		c.signal() // routed readers wait on their own channel
+	}
 	if h.wakeTimer != nil {
 		h.wakeTimer.Stop()
 		h.wakeTimer = nil

@@ -19,7 +19,7 @@ var (
 	}, []string{"sink"})
 	disconnectsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pgcdc_broadcast_disconnects_total",
-		Help: "Client disconnects by reason: client_closed, overflow, write_error, read_error, shutdown.",
+		Help: "Client disconnects by reason: client_closed, overflow, write_error, read_error, shutdown, auth_expired, forbidden.",
 	}, []string{"sink", "reason"})
 	queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "pgcdc_broadcast_queue_depth",

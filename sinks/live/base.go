@@ -1,12 +1,14 @@
 package live
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 )
 
@@ -26,7 +28,16 @@ type Settings struct {
 	// WALEnd, when not nil, is the server's current WAL end, for the
 	// resume ids of another timeline (hub.WithWALEnd).
 	WALEnd func() pipeline.LSN
+	// Snapshot, when not nil, starts a snapshot of tables for one client
+	// (snapshot=true); nil: the source cannot (not the replication one).
+	Snapshot Snapshotter
 }
+
+// Snapshotter starts a snapshot of tables (schema.table) for client of
+// sink, at most maxRows rows together; ctx ends when the client leaves.
+// The rows come through the pipeline as events meant for that client
+// alone (pipeline.Event.Client). It returns at once.
+type Snapshotter func(ctx context.Context, tables []string, sink, client string, maxRows int) error
 
 // Base is the part the live sinks share: the pipeline side (the embedded
 // hub.Endpoint: Name, Run, Ready, Hub, CloseStreams), the gate and the
@@ -36,6 +47,7 @@ type Base struct {
 	Gate         *Gate
 	Origins      Origins
 	WriteTimeout time.Duration
+	Snapshot     Snapshotter // nil: snapshot=true is refused
 }
 
 // NewBase builds the hub of sink name (with opts) and the rest of Base.
@@ -54,5 +66,30 @@ func NewBase(name string, st Settings, cat pipeline.Catalog, logger *slog.Logger
 	if err != nil {
 		return Base{}, err
 	}
-	return Base{Endpoint: hub.NewEndpoint(name, h), Gate: st.Gate, Origins: NewOrigins(st.AllowedOrigins), WriteTimeout: st.WriteTimeout}, nil
+	return Base{Endpoint: hub.NewEndpoint(name, h), Gate: st.Gate, Origins: NewOrigins(st.AllowedOrigins), WriteTimeout: st.WriteTimeout,
+		Snapshot: st.Snapshot}, nil
+}
+
+// StartSnapshot asks for the current rows of the tables sub names, for
+// the subscription whose owner id is owner (Client.OwnerID; snapshot=true),
+// after its cursor was placed: the rows follow in its stream. It returns the function that stops the snapshot when the
+// client leaves, or a Problem naming the parameter param.
+func (b *Base) StartSnapshot(owner string, sub *transform.Subscription, param string) (stop func(), problem *Problem) {
+	if b.Snapshot == nil {
+		return nil, &Problem{Param: param, Message: "this source cannot send the current rows (snapshot needs source.type replication)"}
+	}
+	var tables []string
+	if cat := b.Hub().Catalog(); cat != nil {
+		for _, t := range cat.Tables() {
+			if sub == nil || sub.Filter().MatchTable(t.Schema, t.Table) {
+				tables = append(tables, t.Schema+"."+t.Table)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := b.Snapshot(ctx, tables, b.Name(), owner, max(b.Hub().MaxEvents()/2, 1)); err != nil {
+		cancel()
+		return nil, &Problem{Param: param, Message: err.Error()}
+	}
+	return cancel, nil
 }

@@ -60,6 +60,10 @@ func (c *changes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	problems = append(problems, CheckID(after, "after")...)
 	var sub pipeline.Transform
 	if len(problems) == 0 {
+		if ae := CheckScope(scope, c.hub, spec(q)); ae != nil {
+			WriteAuthError(w, ae)
+			return
+		}
 		compiled, ps := Compile(r.Context(), c.hub, spec(q))
 		problems = ps
 		sub = Transform(scope, compiled)

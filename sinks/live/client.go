@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pgcdc/pgcdc/pipeline"
+	"github.com/pgcdc/pgcdc/pipeline/transform"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 )
 
@@ -30,6 +31,10 @@ var (
 	ErrGone = errors.New("client went away")
 	// ErrWrite: a write to the client failed or timed out.
 	ErrWrite = errors.New("write to client failed")
+	// ErrExpired: the client's credential expired (its DisconnectAt
+	// passed): SSE sends auth_expired and ends; a WebSocket asks for a
+	// new token.
+	ErrExpired = errors.New("credential expired")
 )
 
 // Reason returns the disconnect reason (a hub.Reason constant) for the
@@ -43,6 +48,8 @@ func Reason(err error) string {
 		return hub.ReasonShutdown
 	case errors.Is(err, ErrGone):
 		return hub.ReasonClientClosed
+	case errors.Is(err, ErrExpired):
+		return hub.ReasonAuthExpired
 	}
 	return hub.ReasonWriteError
 }
@@ -95,15 +102,31 @@ type Protocol[R any] interface {
 // request's scope, then the client's filter and projection) and its
 // position in the hub's stream.
 type Sub struct {
-	T   pipeline.Transform // nil: every event unchanged
-	Cur hub.Cursor
+	T pipeline.Transform // nil: every event unchanged
+	// Post is what is applied to an event the hub routed to the
+	// subscription already scoped (hub.Item.Scoped): the client's own
+	// subscription alone.
+	Post pipeline.Transform
+	Cur  hub.Cursor
 	// Reset, when not empty, is sent (AppendReset) before the
 	// subscription's next events.
 	Reset string
 	// Tag is the protocol's own data (the WebSocket subscription's id and
 	// frame prefix).
 	Tag any
+	// Owner, set by the protocol before Subscribe, tells this
+	// subscription's own events (a snapshot it asked for) from other
+	// subscriptions' of the same connection: its id is the connection's
+	// hub client id plus Owner.
+	Owner string
+	// Stop, when set, stops what the subscription started (a snapshot
+	// still running); Remove and Leave call it.
+	Stop func()
 }
+
+// OwnerID is the id the events meant for subscription s alone carry
+// (pipeline.Event.Client).
+func (c *Client[R]) OwnerID(s *Sub) string { return c.reg.ID() + s.Owner }
 
 // Client is one connection's writer: the loop that reads the hub through
 // the client's subscriptions and writes everything the client gets, one
@@ -122,6 +145,8 @@ type Client[R any] struct {
 	headroom int32
 	turn     uint32 // rotates which subscription reads first
 	wrote    bool   // something was sent since the last beat
+	expiry   time.Time
+	stop     error // set by Stop: Serve returns it after the cycle
 }
 
 // Init readies the writer of a client registered as reg with h, whose
@@ -132,14 +157,47 @@ func (c *Client[R]) Init(h *hub.Hub, reg *hub.Client, proto Protocol[R], headroo
 	c.subs = c.one[:0]
 }
 
+// SetExpiry makes Serve return ErrExpired at t (zero: never), the
+// DisconnectAt of the client's credential.
+func (c *Client[R]) SetExpiry(t time.Time) { c.expiry = t }
+
+// Stop makes Serve return err after the current cycle (a protocol's
+// Handle ends the connection with it).
+func (c *Client[R]) Stop(err error) { c.stop = err }
+
 // Subs returns the client's subscriptions, for Protocol.Handle to look up.
 func (c *Client[R]) Subs() []*Sub { return c.subs }
 
 // Add adds subscription s, which the client reads from its next cycle on.
 func (c *Client[R]) Add(s *Sub) { c.subs = append(c.subs, s) }
 
+// Subscribe sets s up as the subscription of a client with scope that
+// asked for sub (nil: everything), placed after lastID (see hub.Seek;
+// reset is the reason to send a reset first). With an authenticated scope
+// its cursor is routed (hub.SeekRouted): the hub delivers it only what
+// the scope may see. Add it with Add; s.Tag is the caller's.
+func (c *Client[R]) Subscribe(s *Sub, scope Scope, sub *transform.Subscription, lastID string) (reset string, err error) {
+	s.T, s.Post = Transform(scope, sub), nil
+	if sub != nil {
+		s.Post = sub
+	}
+	if scope.Identity != nil {
+		s.Cur, reset, err = c.hub.SeekRouted(lastID, c.reg, scope.Identity.Scope)
+	} else {
+		s.Cur, reset, err = c.hub.Seek(lastID)
+	}
+	c.hub.Own(&s.Cur, c.OwnerID(s))
+	return reset, err
+}
+
 // Remove removes the i-th subscription.
-func (c *Client[R]) Remove(i int) { c.subs = slices.Delete(c.subs, i, i+1) }
+func (c *Client[R]) Remove(i int) {
+	if c.subs[i].Stop != nil {
+		c.subs[i].Stop()
+	}
+	c.hub.Unroute(&c.subs[i].Cur)
+	c.subs = slices.Delete(c.subs, i, i+1)
+}
 
 // Sent records that the protocol wrote to the client outside the loop
 // (the response head): a heartbeat is not needed until the next beat.
@@ -147,18 +205,51 @@ func (c *Client[R]) Sent() { c.wrote = true }
 
 // Serve runs the loop, writing to out, until the stream ends; gone is
 // closed when the client goes away. It returns why the stream ended:
-// ErrGone, ErrWrite, an *hub.OverflowError (the client fell behind) or
-// hub.ErrClosed (the hub closed and the client got every event published
-// before). It does not unregister the client: the protocol ends the
-// connection its way (a last message, a close frame), then calls Leave.
+// ErrGone, ErrWrite, ErrExpired (the expiry SetExpiry set passed), an
+// *hub.OverflowError (the client fell behind), hub.ErrClosed (the hub
+// closed and the client got every event published before), or the error
+// a protocol's Handle passed to Stop. After ErrExpired it may be called
+// again (a WebSocket that re-authenticated). It does not unregister the
+// client: the protocol ends the connection its way (a last message, a
+// close frame), then calls Leave.
 func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 	beat := c.hub.Beat()
+	var expired <-chan time.Time
+	var timer *time.Timer
+	var armed time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
+		if c.stop != nil {
+			err := c.stop
+			c.stop = nil
+			return err
+		}
+		if !c.expiry.Equal(armed) { // set, or renewed by a protocol's Handle
+			armed = c.expiry
+			if timer != nil {
+				timer.Stop()
+				timer, expired = nil, nil
+			}
+			if !armed.IsZero() {
+				d := time.Until(armed)
+				if d <= 0 {
+					return ErrExpired
+				}
+				timer = time.NewTimer(d)
+				expired = timer.C
+			}
+		}
 		// Beats are taken busy or not: a WebSocket's pings are what keep
 		// its client's pongs, and the reader's deadline, coming.
 		select {
 		case <-gone:
 			return ErrGone
+		case <-expired:
+			return ErrExpired
 		case <-beat:
 			beat = c.hub.Beat()
 			if err := c.beat(out); err != nil {
@@ -170,7 +261,7 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 		if err != nil {
 			return err
 		}
-		if busy {
+		if busy || c.stop != nil {
 			continue // maybe more: read again before waiting
 		}
 		select {
@@ -184,13 +275,23 @@ func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
 			}
 		case <-gone:
 			return ErrGone
+		case <-expired:
+			return ErrExpired
 		}
 	}
 }
 
 // Leave unregisters the client, counting the disconnect under the reason
 // for err (the error Serve returned).
-func (c *Client[R]) Leave(err error) { c.reg.Leave(Reason(err)) }
+func (c *Client[R]) Leave(err error) {
+	for _, s := range c.subs {
+		if s.Stop != nil {
+			s.Stop()
+		}
+		c.hub.Unroute(&s.Cur)
+	}
+	c.reg.Leave(Reason(err))
+}
 
 func (c *Client[R]) beat(out Output) error {
 	sc := getScratch()
@@ -286,9 +387,12 @@ func (c *Client[R]) cycle(out Output) (wake <-chan struct{}, busy bool, err erro
 		}
 		for _, it := range items {
 			used += len(it.Event.Encoded())
-			e := it.Event
-			if s.T != nil {
-				if e = s.T.Apply(e); e == nil {
+			e, t := it.Event, s.T
+			if it.Scoped {
+				t = s.Post
+			}
+			if t != nil {
+				if e = t.Apply(e); e == nil {
 					continue
 				}
 			}

@@ -7,13 +7,21 @@
 //   - Gate: every request passes Gate.Admit first — the Host check
 //     against DNS rebinding (HostPolicy, 421), the Origin check and CORS
 //     headers (Origins, 403), then the Authorizer, which returns the
-//     request's Scope. Authentication (server.auth) plugs in there, as an
-//     Authorizer built in internal/wiring (Gate); the Scope is applied to
-//     every event before the client's own filter (Transform).
+//     request's Scope. Authentication (server.auth) plugs in there:
+//     NewAuthorizer over an *auth.Authenticator (401/403 with a reason,
+//     WWW-Authenticate; a WebSocket without a credential is admitted
+//     deferred, AdmitWebSocket, and authenticates with its first message,
+//     AuthorizeMessage). The Scope is applied to every event before the
+//     client's own filter (Transform), CheckScope refuses tables outside
+//     it (403), and its identity's DisconnectAt ends the stream
+//     (Client.SetExpiry, ErrExpired).
 //   - ParseQuery, Compile, CheckID: strict parameters, each bad one a
 //     Problem naming it (400 through WriteProblems, or a WebSocket error
 //     message).
-//   - Register: the client joins the hub (503 during shutdown).
+//   - Register: the client joins the hub (503 during shutdown);
+//     Client.Subscribe places a subscription, routed through the hub's
+//     audience index when the scope is authenticated (hub.SeekRouted):
+//     the hub then hands it only what its scope may see, already scoped.
 //   - Conn, Hijack, HijackWriter: the hijacked HTTP/1.1 connection a
 //     stream writes itself, with a write deadline it keeps and a lock that
 //     serialises writers and seals the connection after the protocol's

@@ -50,13 +50,22 @@ func Summary(problems []Problem) string {
 // endpoints: a readable message and, for bad parameters, one entry per
 // parameter.
 type ErrorBody struct {
-	Error  string    `json:"error"`
-	Errors []Problem `json:"errors,omitempty"`
+	// Error is a readable message, or, on an authorization refusal (401,
+	// 403), a stable word such as token_expired (auth.Reason) with the
+	// readable Message beside it: the body of /api/whoami and
+	// /api/ticket's refusals too.
+	Error   string    `json:"error"`
+	Message string    `json:"message,omitempty"`
+	Errors  []Problem `json:"errors,omitempty"`
 }
 
 // WriteError answers with status and a JSON ErrorBody.
 func WriteError(w http.ResponseWriter, status int, message string, problems []Problem) {
-	body, _ := json.Marshal(ErrorBody{Error: message, Errors: problems})
+	writeBody(w, status, ErrorBody{Error: message, Errors: problems})
+}
+
+func writeBody(w http.ResponseWriter, status int, eb ErrorBody) {
+	body, _ := json.Marshal(eb)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -1,11 +1,14 @@
 package live_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/sinks/live"
 )
 
@@ -106,7 +109,8 @@ func FuzzHostPolicy(f *testing.F) {
 
 // FuzzParseQuery: any query either parses or names a parameter.
 func FuzzParseQuery(f *testing.F) {
-	for _, s := range []string{"table=public.orders&op=insert", "a=%zz", "x=1", "", "filter=a%3Deq.1"} {
+	for _, s := range []string{"table=public.orders&op=insert", "a=%zz", "x=1", "", "filter=a%3Deq.1",
+		"access_token=abc&table=orders", "access_token=a&access_token=b", "access_token=%zz", "access_token"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -114,6 +118,48 @@ func FuzzParseQuery(f *testing.F) {
 		for _, p := range problems {
 			if p.Param == "" || p.Message == "" {
 				t.Fatalf("%q: problem without a parameter: %+v", raw, p)
+			}
+		}
+	})
+}
+
+// FuzzAuthorizeQuery: whatever the query, the gate admits a request only
+// for the configured token (from access_token, once), refuses every
+// other with a reason, and no refusal, nor the redacted query, holds the
+// presented token.
+func FuzzAuthorizeQuery(f *testing.F) {
+	const tok = "fuzz-static-token-0123456789abcdefghij"
+	for _, s := range []string{"access_token=" + tok, "access_token=" + tok + "&access_token=" + tok, "table=x&access_token=" + tok,
+		"access_token=wrong-token-0123456789abcdefghijkl", "access_token=pgt_" + tok, "access%5Ftoken=" + tok, "access_token=%zz", "", "access_token="} {
+		f.Add(s)
+	}
+	a, err := auth.New(f.Context(), auth.Config{Mode: auth.MethodToken, Tokens: []auth.StaticToken{{Name: "t", Token: tok}}}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	az := live.NewAuthorizer(a)
+	f.Fuzz(func(t *testing.T, raw string) {
+		r := httptest.NewRequest(http.MethodGet, "/events", nil)
+		r.URL.RawQuery = raw
+		presented, _ := url.ParseQuery(raw)
+		vals := presented["access_token"]
+		scope, err := az.Authorize(r)
+		if err == nil {
+			if len(vals) != 1 || vals[0] != tok || scope.Identity == nil {
+				t.Fatalf("%q admitted", raw)
+			}
+			return
+		}
+		var ae *live.AuthError
+		if !errors.As(err, &ae) || ae.Reason == "" || ae.Status != http.StatusUnauthorized {
+			t.Fatalf("%q: refusal %v", raw, err)
+		}
+		for _, v := range vals {
+			if len(v) >= 8 && strings.Contains(ae.Message, v) {
+				t.Fatalf("%q: the refusal echoes the token: %s", raw, ae.Message)
+			}
+			if len(v) >= 8 && strings.Count(raw, v) == 1 && strings.Contains(auth.RedactQuery(raw), v) {
+				t.Fatalf("%q: RedactQuery keeps the token", raw)
 			}
 		}
 	})

@@ -83,6 +83,17 @@ func Compile(ctx context.Context, h *hub.Hub, spec transform.SubscriptionSpec) (
 	return sub, nil
 }
 
+// CheckScope refuses a subscription whose tables reach outside the
+// scope (a literal table it does not allow, or a pattern matching none
+// it allows, checked against h's catalog): an *AuthError with status
+// 403 naming the table; nil when it is within.
+func CheckScope(scope Scope, h *hub.Hub, spec transform.SubscriptionSpec) *AuthError {
+	if err := scope.CheckTables(spec.Table, h.Catalog()); err != nil {
+		return Forbidden(err)
+	}
+	return nil
+}
+
 // CheckID checks a resume id (Last-Event-ID, lastEventId, resume_from,
 // after) without placing a cursor: nil when it is empty or well formed.
 func CheckID(id, param string) []Problem {

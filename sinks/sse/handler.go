@@ -61,12 +61,17 @@ type stream struct {
 // open validates the request and registers the client, or answers the
 // error and returns nil. reset is the reason to send a reset first.
 func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (st *stream, reset string) {
-	q, problems := live.ParseQuery(r.URL.RawQuery, "lastEventId")
+	q, problems := live.ParseQuery(r.URL.RawQuery, "lastEventId", "snapshot")
 	if len(problems) > 0 {
 		live.WriteProblems(w, problems)
 		return nil, ""
 	}
-	sub, problems := live.Compile(r.Context(), s.Hub(), transform.QuerySpec(q))
+	spec := transform.QuerySpec(q)
+	if ae := live.CheckScope(scope, s.Hub(), spec); ae != nil {
+		live.WriteAuthError(w, ae)
+		return nil, ""
+	}
+	sub, problems := live.Compile(r.Context(), s.Hub(), spec)
 	if len(problems) > 0 {
 		live.WriteProblems(w, problems)
 		return nil, ""
@@ -75,18 +80,45 @@ func (s *Sink) open(w http.ResponseWriter, r *http.Request, scope live.Scope) (s
 	if lastID == "" {
 		lastID, param = q.Get("lastEventId"), "lastEventId"
 	}
-	cur, reset, err := s.Hub().Seek(lastID)
-	if err != nil {
-		live.WriteProblems(w, []live.Problem{{Param: param, Message: err.Error()}})
+	if problems := live.CheckID(lastID, param); len(problems) > 0 {
+		live.WriteProblems(w, problems)
+		return nil, ""
+	}
+	// snapshot=true: the current rows first (ignored when resuming: the
+	// client has them already).
+	snapshot := false
+	switch v := q.Get("snapshot"); v {
+	case "", "false":
+	case "true":
+		snapshot = lastID == ""
+	default:
+		live.WriteProblems(w, []live.Problem{{Param: "snapshot", Message: fmt.Sprintf("want true or false, got %q", v)}})
 		return nil, ""
 	}
 	reg := live.Register(w, s.Hub())
 	if reg == nil {
 		return nil, ""
 	}
-	st = &stream{sub: live.Sub{T: live.Transform(scope, sub), Cur: cur}}
+	st = &stream{}
 	st.c.Init(s.Hub(), reg, s, headroom, nil)
+	st.c.SetExpiry(scope.DisconnectAt())
+	reset, err := st.c.Subscribe(&st.sub, scope, sub, lastID)
+	if err != nil { // the id was checked
+		reg.Leave(hub.ReasonClientClosed)
+		live.WriteProblems(w, []live.Problem{{Param: param, Message: err.Error()}})
+		return nil, ""
+	}
 	st.c.Add(&st.sub)
+	if snapshot {
+		stop, problem := s.StartSnapshot(st.c.OwnerID(&st.sub), sub, "snapshot")
+		if problem != nil {
+			s.Hub().Unroute(&st.sub.Cur)
+			reg.Leave(hub.ReasonClientClosed)
+			live.WriteProblems(w, []live.Problem{*problem})
+			return nil, ""
+		}
+		st.sub.Stop = stop
+	}
 	return st, reset
 }
 
@@ -107,17 +139,24 @@ func (s *Sink) run(c *live.Client[struct{}], out output, reset string) error {
 }
 
 // end finishes a stream that ended with err: an overflowing client gets
-// a disconnect event naming the reason (if it can still take it); a
-// closed hub ends the response cleanly.
+// a disconnect event naming the reason (if it can still take it), a
+// client whose credential expired gets event: auth_expired (it
+// re-authenticates and resumes from its last id, with no gap); a closed
+// hub ends the response cleanly.
 //
 //go:noinline
 func (s *Sink) end(c *live.Client[struct{}], out output, err error, remote string) {
 	var over *hub.OverflowError
-	if errors.As(err, &over) {
+	expired := errors.Is(err, live.ErrExpired)
+	switch {
+	case errors.As(err, &over):
 		s.log.Info("client disconnected: too slow", "remote", remote, "reason", over.Error())
 		_ = out.Send(appendControl(make([]byte, headroom, 256), "disconnect", hub.ReasonOverflow, over.Error()))
+	case expired:
+		s.log.Debug("client disconnected: credential expired", "remote", remote)
+		_ = out.Send(appendControl(make([]byte, headroom, 256), hub.ReasonAuthExpired, hub.ReasonAuthExpired, AuthExpiredMessage))
 	}
-	out.finish(over != nil || errors.Is(err, hub.ErrClosed))
+	out.finish(over != nil || expired || errors.Is(err, hub.ErrClosed))
 	c.Leave(err)
 	s.log.Debug("client disconnected", "remote", remote, "reason", live.Reason(err))
 }
@@ -165,6 +204,9 @@ func (s *Sink) AppendHeartbeat(b []byte, idle bool) []byte {
 	}
 	return b
 }
+
+// AuthExpiredMessage is the message of event: auth_expired.
+const AuthExpiredMessage = "the token expires: reconnect with a new one (Last-Event-ID resumes where this stream ended)"
 
 // Response header values, shared by every stream (net/http copies them).
 var (

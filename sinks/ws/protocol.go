@@ -30,16 +30,30 @@ const (
 	reqSubscribe reqKind = iota
 	reqUnsubscribe
 	reqError // send an error message
+	reqAuth  // an auth message was accepted: scope
+	reqClose // send an error message and close with close
 )
 
 // request is a parsed client message, handed from the reader goroutine to
 // the writer goroutine, which owns the subscriptions and the output.
 type request struct {
 	kind     reqKind
-	id       string             // subscription id ("" when unknown)
-	t        pipeline.Transform // the scope, then the subscription; nil: every event
+	id       string                  // subscription id ("" when unknown)
+	sub      *transform.Subscription // reqSubscribe: the client's (nil: everything)
 	resume   string
-	problems []live.Problem // reqError
+	snapshot bool           // reqSubscribe: the current rows first
+	problems []live.Problem // reqError, reqClose
+	scope    live.Scope     // reqAuth; reqSubscribe: what sub was checked against
+	close    *closeError    // reqClose
+}
+
+// isAuthMessage reports whether a client message is of type auth
+// ({"type":"auth","token":...}), which package auth parses strictly.
+func isAuthMessage(data []byte) bool {
+	var m struct {
+		Type json.RawMessage `json:"type"`
+	}
+	return json.Unmarshal(data, &m) == nil && string(m.Type) == `"auth"`
 }
 
 // stringList is a JSON array of strings that also accepts one string.
@@ -63,7 +77,7 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from"}
+var knownFields = []string{"type", "id", "table", "op", "filter", "select", "resume_from", "snapshot"}
 
 func fail(id string, param, format string, args ...any) request {
 	return request{kind: reqError, id: id, problems: []live.Problem{{Param: param, Message: fmt.Sprintf(format, args...)}}}
@@ -105,6 +119,12 @@ func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) reque
 	if r := decodeString(raw, "resume_from", &resume, &hasResume); r != nil {
 		return *r
 	}
+	var snapshot bool
+	if v, ok := raw["snapshot"]; ok {
+		if err := json.Unmarshal(v, &snapshot); err != nil {
+			return fail(id, "snapshot", "want true or false, got %s", v)
+		}
+	}
 	for i, name := range [...]string{"table", "op", "filter", "select"} {
 		if v, ok := raw[name]; ok {
 			if err := json.Unmarshal(v, &lists[i]); err != nil {
@@ -118,7 +138,11 @@ func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) reque
 			return r
 		}
 		spec := transform.SubscriptionSpec{Table: lists[0], Op: lists[1], Filter: lists[2], Select: lists[3]}
-		return subscribeRequest(ctx, h, scope, id, spec, resume)
+		r := subscribeRequest(ctx, h, scope, id, spec, resume)
+		r.snapshot = snapshot && resume == "" // resuming: the client has the rows
+		return r
+	case "auth":
+		return fail(id, "type", `an auth message takes exactly type and token: {"type":"auth","token":"<token>"}`)
 	case "unsubscribe":
 		if r, ok := checkID(id, hasID); !ok {
 			return r
@@ -130,9 +154,9 @@ func parse(ctx context.Context, h *hub.Hub, scope live.Scope, data []byte) reque
 		}
 		return request{kind: reqUnsubscribe, id: id}
 	case "":
-		return fail(id, "type", "missing: want \"subscribe\" or \"unsubscribe\"")
+		return fail(id, "type", "missing: want \"subscribe\", \"unsubscribe\" or \"auth\"")
 	default:
-		return fail(id, "type", "unknown message type %q: want \"subscribe\" or \"unsubscribe\"", typ)
+		return fail(id, "type", "unknown message type %q: want \"subscribe\", \"unsubscribe\" or \"auth\"", typ)
 	}
 }
 
@@ -166,28 +190,39 @@ func checkID(id string, present bool) (request, bool) {
 
 // subscribeRequest compiles a subscription and checks its resume id.
 func subscribeRequest(ctx context.Context, h *hub.Hub, scope live.Scope, id string, spec transform.SubscriptionSpec, resume string) request {
+	if ae := live.CheckScope(scope, h, spec); ae != nil {
+		return request{kind: reqError, id: id, problems: []live.Problem{{Param: "table", Message: ae.Reason + ": " + ae.Message}}}
+	}
 	sub, problems := live.Compile(ctx, h, spec)
 	problems = append(problems, live.CheckID(resume, "resume_from")...)
 	if len(problems) > 0 {
 		return request{kind: reqError, id: id, problems: problems}
 	}
-	return request{kind: reqSubscribe, id: id, t: live.Transform(scope, sub), resume: resume}
+	return request{kind: reqSubscribe, id: id, scope: scope, sub: sub, resume: resume}
 }
 
 // queryRequest returns the request that the connection URL's query opens
 // (a subscription "default"), if any: only when at least one of table,
 // op, filter, select and resume_from is present.
 func queryRequest(ctx context.Context, h *hub.Hub, scope live.Scope, raw string) (request, bool) {
-	q, problems := live.ParseQuery(raw, "resume_from")
+	q, problems := live.ParseQuery(raw, "resume_from", "snapshot")
+	switch v := q.Get("snapshot"); v {
+	case "", "true", "false":
+	default:
+		problems = append(problems, live.Problem{Param: "snapshot", Message: fmt.Sprintf("want true or false, got %q", v)})
+	}
 	if len(problems) > 0 {
 		return request{kind: reqError, id: defaultID, problems: problems}, true
 	}
 	spec := transform.QuerySpec(q)
 	resume := q.Get("resume_from")
-	if !live.HasSubscription(spec) && resume == "" {
+	snapshot := q.Get("snapshot") == "true"
+	if !live.HasSubscription(spec) && resume == "" && !snapshot {
 		return request{}, false
 	}
-	return subscribeRequest(ctx, h, scope, defaultID, spec, resume), true
+	r := subscribeRequest(ctx, h, scope, defaultID, spec, resume)
+	r.snapshot = snapshot && resume == ""
+	return r, true
 }
 
 // defaultID is the id of the subscription the URL's query opens.

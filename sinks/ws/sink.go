@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/pgcdc/pgcdc/internal/auth"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/live"
@@ -23,6 +24,13 @@ type Config struct {
 	live.Settings
 	// MaxMessageBytes is the read limit for client messages.
 	MaxMessageBytes int64
+	// MaxSubscriptions bounds the subscriptions of one connection (0:
+	// MaxSubscriptions).
+	MaxSubscriptions int
+	// MessagesPerSecond bounds the messages a client sends, on average
+	// over a burst of twice as many (0: unlimited); a client over it is
+	// closed with ClosePolicyViolation.
+	MessagesPerSecond float64
 }
 
 // Sink is the WebSocket broadcast sink (type: websocket). It is a
@@ -35,6 +43,11 @@ type Sink struct {
 	readLimit  int64
 	closeGrace time.Duration
 	upgrader   websocket.Upgrader
+	maxSubs    int
+	msgRate    float64
+	// authTimeout bounds the wait for the first auth message, reauthGrace
+	// the wait for a new token after auth_expired (fields, for tests).
+	authTimeout, reauthGrace time.Duration
 }
 
 var (
@@ -60,10 +73,17 @@ func New(cfg Config, cat pipeline.Catalog, logger *slog.Logger) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		log:        logger.With("component", "websocket", "sink", cfg.Name),
-		heartbeat:  cfg.Hub.Heartbeat,
-		readLimit:  cfg.MaxMessageBytes,
-		closeGrace: time.Second,
+		log:         logger.With("component", "websocket", "sink", cfg.Name),
+		heartbeat:   cfg.Hub.Heartbeat,
+		readLimit:   cfg.MaxMessageBytes,
+		closeGrace:  time.Second,
+		maxSubs:     cfg.MaxSubscriptions,
+		msgRate:     cfg.MessagesPerSecond,
+		authTimeout: auth.AuthMessageTimeout,
+		reauthGrace: ReauthGrace,
+	}
+	if s.maxSubs <= 0 {
+		s.maxSubs = MaxSubscriptions
 	}
 	var err error
 	if s.Base, err = live.NewBase(cfg.Name, cfg.Settings, cat, s.log); err != nil {
@@ -92,7 +112,7 @@ func New(cfg Config, cat pipeline.Catalog, logger *slog.Logger) (*Sink, error) {
 // goroutines; it returns at once, so the HTTP server's per-request memory
 // is released. A request that is not a WebSocket handshake gets 426.
 func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	scope, ok := s.Gate.Admit(w, r, s.Origins)
+	scope, deferred, ok := s.Gate.AdmitWebSocket(w, r, s.Origins)
 	if !ok {
 		return
 	}
@@ -101,7 +121,13 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		live.WriteError(w, http.StatusUpgradeRequired, "this endpoint speaks WebSocket: connect with new WebSocket(url)", nil)
 		return
 	}
-	first, hasFirst := queryRequest(r.Context(), s.Hub(), scope, r.URL.RawQuery)
+	// Without a credential yet, the query's subscription is compiled once
+	// the auth message brings the scope (conn.authenticate).
+	var first request
+	var hasFirst bool
+	if !deferred {
+		first, hasFirst = queryRequest(r.Context(), s.Hub(), scope, r.URL.RawQuery)
+	}
 	reg := live.Register(w, s.Hub())
 	if reg == nil {
 		return
@@ -114,6 +140,12 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, wsc, hw.Conn, reg, scope, r.RemoteAddr)
+	if deferred {
+		c.deferred, c.query = true, r.URL.RawQuery
+	} else {
+		c.client.SetExpiry(scope.DisconnectAt())
+		c.authed = true
+	}
 	if hasFirst {
 		c.ctrl <- first // the channel is empty and buffered
 	}

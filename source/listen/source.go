@@ -29,9 +29,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/source"
-	"github.com/pgcdc/pgcdc/source/internal/retry"
 	"github.com/pgcdc/pgcdc/source/internal/rowjson"
 )
 
@@ -147,7 +147,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			_ = s.db.Close(context.Background())
 		}
 	}()
-	sched := retry.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax, MaxElapsed: s.cfg.ReconnectMaxElapsed}
+	sched := backoff.Retry{Schedule: backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax, MaxElapsed: s.cfg.ReconnectMaxElapsed}}
 	var lost time.Time
 	for {
 		err := s.session(ctx, w, &sched, &lost)
@@ -176,7 +176,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 	}
 }
 
-func (s *Source) session(ctx context.Context, w pipeline.Writer, sched *retry.Schedule, lost *time.Time) error {
+func (s *Source) session(ctx context.Context, w pipeline.Writer, sched *backoff.Retry, lost *time.Time) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}

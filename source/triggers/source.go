@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/source"
-	"github.com/pgcdc/pgcdc/source/internal/retry"
 	"github.com/pgcdc/pgcdc/source/internal/rowjson"
 )
 
@@ -193,7 +193,7 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 			_ = s.db.Close(context.Background())
 		}
 	}()
-	sched := retry.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax, MaxElapsed: s.cfg.ReconnectMaxElapsed}
+	sched := backoff.Retry{Schedule: backoff.Schedule{Initial: s.cfg.ReconnectInitial, Max: s.cfg.ReconnectMax, MaxElapsed: s.cfg.ReconnectMaxElapsed}}
 	for {
 		err := s.session(ctx, w, p, &sched)
 		if ctx.Err() != nil {
@@ -232,7 +232,7 @@ func (s *Source) stop(p pipeline.Progress) error {
 }
 
 // session runs one connection: lock, listen, relay, until an error.
-func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Progress, sched *retry.Schedule) error {
+func (s *Source) session(ctx context.Context, w pipeline.Writer, p pipeline.Progress, sched *backoff.Retry) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}

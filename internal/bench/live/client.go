@@ -35,6 +35,12 @@ type client struct {
 	stopping atomic.Bool
 	conn     atomic.Pointer[net.Conn]
 	done     chan struct{}
+	// tenant and token are set for a scoped run; want and wantWindow
+	// (the events of the run, of its measured window, it must receive)
+	// once the writer is done.
+	tenant           int
+	token            string
+	want, wantWindow int64
 }
 
 func newClient(win *measuredWindow) *client {
@@ -177,6 +183,9 @@ func (c *client) runSSE(addr string, ready func(error)) {
 		return
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if err := req.Write(conn); err != nil {
 		ready(fmt.Errorf("send request: %w", err))
 		return
@@ -273,7 +282,11 @@ func (c *client) runWS(addr string, ready func(error)) {
 			}
 			return &stampConn{Conn: conn, at: &c.readAt}, nil
 		}}
-	ws, _, err := dialer.Dial("ws://"+addr+"/ws", nil)
+	var header http.Header
+	if c.token != "" {
+		header = http.Header{"Authorization": {"Bearer " + c.token}}
+	}
+	ws, _, err := dialer.Dial("ws://"+addr+"/ws", header)
 	if err != nil {
 		ready(fmt.Errorf("websocket handshake: %w", err))
 		return

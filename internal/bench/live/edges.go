@@ -40,7 +40,9 @@ func (e *env) startEdges(ctx context.Context, seq int, procs *[]*child) ([]strin
 	events := e.o.Rate*int((e.o.Warmup+e.o.Duration).Seconds()+1) + 1000
 	buf := max(10000, 2*events)
 	cfg := fmt.Sprintf(`source: {type: nats, nats: {url: "nats://%s", stream: bench_live_%d}}
-server: {listen: "127.0.0.1:0"}
+server:
+  listen: "127.0.0.1:0"
+  limits: {connections: 1000000, connections_per_ip: 1000000}
 sinks:
 %slog: {level: info}
 `, e.natsAddr, seq, liveSinks(buf))

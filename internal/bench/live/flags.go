@@ -25,7 +25,12 @@ their cost. Reported per run: latency percentiles (bucket upper bounds, ±6%;
 events that never arrived count as over 10 s), the achieved commit rate,
 deliveries, clients with errors, pgcdc's CPU seconds per million deliveries
 and its RSS. --clients takes a comma list for a sweep; the report ends with
-the largest client count whose p99 stayed under 100 ms.`
+the largest client count whose p99 stayed under 100 ms. With --tenants N,
+each run is followed by the same run scoped (proto sse+auth, websocket+auth):
+server.auth mode jwt with the forced filter tenant_id=eq.{claims.tenant_id},
+client i holding a token of tenant i%N, and the writer's rows spread over
+the N tenants, so that each client receives about 1/N of the events: compare
+the CPU per delivery (s/1M) and deliv/s, not the totals.`
 
 // AddFlags defines the flags of pgcdc bench live on fs, with their
 // defaults, bound to o.
@@ -38,6 +43,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "measured time per run, after the warmup")
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "traffic before the measured window; its events are not measured")
 	fs.DurationVar(&o.Drain, "drain", 30*time.Second, "longest wait for the clients to catch up once the writer stops")
+	fs.IntVar(&o.Tenants, "tenants", 0, "N > 0: after each run, the same run scoped: a forced tenant_id filter, client i with a token of tenant i%N, rows spread over N tenants")
 	fs.StringVar(&o.Binary, "binary", "", "the pgcdc executable to measure (default: this one)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the pgcdc child's CPU profile here (the last run's)")
 	_ = fs.MarkHidden("cpuprofile")

@@ -38,6 +38,11 @@ type Options struct {
 	// processes reading a NATS stream the pgcdc run child writes
 	// (edges.go); Clients are then per edge.
 	Edges int
+	// Tenants, when positive, adds a scoped run after each run: pgcdc
+	// with server.auth (mode jwt, a forced tenant_id filter), client i
+	// holding a token of tenant i % Tenants, and the writer's rows spread
+	// over the tenants round-robin.
+	Tenants int
 }
 
 // Validate checks the options' values, naming the flag that is wrong.
@@ -53,6 +58,10 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--edges is %d, want 0 to 16", o.Edges)
 	case o.Duration <= 0 || o.Warmup < 0 || o.Drain <= 0:
 		return errors.New("--duration and --drain must be positive and --warmup not negative")
+	case o.Edges > 0 && o.Tenants > 0:
+		return errors.New("--edges and --tenants do not go together yet: the edges run without auth")
+	case o.Tenants < 0:
+		return fmt.Errorf("--tenants is %d, want 0 (unscoped runs only) or more", o.Tenants)
 	}
 	return nil
 }
@@ -102,7 +111,7 @@ func Run(ctx context.Context, out io.Writer, o Options) ([]Result, error) {
 		return nil, fmt.Errorf("connect to the bench cluster: %w", err)
 	}
 	defer e.admin.Close(context.Background())
-	if _, err := e.admin.Exec(ctx, `CREATE TABLE ticks (id bigserial PRIMARY KEY, payload text)`); err != nil {
+	if _, err := e.admin.Exec(ctx, `CREATE TABLE ticks (id bigserial, tenant_id int NOT NULL, payload text, PRIMARY KEY (tenant_id, id))`); err != nil {
 		return nil, fmt.Errorf("create table ticks: %w", err)
 	}
 	for range o.Writers {
@@ -123,13 +132,15 @@ func Run(ctx context.Context, out io.Writer, o Options) ([]Result, error) {
 	seq := 0
 	for _, n := range o.Clients {
 		for _, proto := range o.Protos {
-			r, err := e.run(ctx, proto, n, seq)
-			seq++
-			if err != nil {
-				return results, fmt.Errorf("%s with %d clients: %w", proto, n, err)
+			for _, scoped := range []bool{false, true}[:1+min(o.Tenants, 1)] {
+				r, err := e.run(ctx, proto, n, seq, scoped)
+				seq++
+				if err != nil {
+					return results, fmt.Errorf("%s with %d clients: %w", r.Label(), n, err)
+				}
+				printRow(out, r)
+				results = append(results, r)
 			}
-			printRow(out, r)
-			results = append(results, r)
 		}
 	}
 	printSummary(out, results)
@@ -143,7 +154,7 @@ type writerResult struct {
 	err       error
 }
 
-const insertSQL = `INSERT INTO ticks (payload) VALUES ($1)`
+const insertSQL = `INSERT INTO ticks (tenant_id, payload) VALUES ($1, $2)`
 
 const payload = "tick-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -152,16 +163,16 @@ const payload = "tick-0123456789abcdefghijklmnopqrstuvwxyz"
 // writer connections) so that a late tick catches up rather than lowers
 // the rate.
 func (e *env) write(ctx context.Context, t0, end time.Time) writerResult {
-	jobs := make(chan struct{}, e.o.Rate)
+	jobs := make(chan int, e.o.Rate) // the row's tenant
 	results := make(chan writerResult, len(e.writers))
 	for _, w := range e.writers {
 		go func() {
 			var r writerResult
-			for range jobs {
+			for tenant := range jobs {
 				if r.err != nil {
 					continue // drain the queue; the first error is reported
 				}
-				if _, err := w.Exec(ctx, insertSQL, payload); err != nil {
+				if _, err := w.Exec(ctx, insertSQL, tenant, payload); err != nil {
 					r.err = fmt.Errorf("insert: %w", err)
 					continue
 				}
@@ -181,7 +192,7 @@ loop:
 		due := int(time.Since(t0).Seconds() * float64(e.o.Rate))
 		for ; sent < due; sent++ {
 			select {
-			case jobs <- struct{}{}:
+			case jobs <- sent % max(e.o.Tenants, 1):
 			case <-stop.C:
 				break loop
 			case <-ctx.Done():

@@ -159,3 +159,31 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRunTenants: with --tenants each run is followed by a scoped one
+// whose clients receive exactly their tenant's events.
+func TestRunTenants(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	o := Options{Protos: []string{"sse", "websocket"}, Clients: []int{6}, Rate: 60, Writers: 2, Tenants: 3,
+		Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Drain: 10 * time.Second, Binary: benchtest.Binary(t)}
+	rs, err := Run(ctx, &out, o)
+	if err != nil {
+		t.Fatalf("bench live: %v\n%s", err, out.String())
+	}
+	t.Logf("report:\n%s", out.String())
+	if len(rs) != 4 || rs[0].Scoped || !rs[1].Scoped || rs[1].Label() != "sse+auth" || rs[3].Label() != "websocket+auth" {
+		t.Fatalf("results %+v, want sse, sse+auth, websocket, websocket+auth", rs)
+	}
+	for _, r := range rs {
+		per := int64(6)
+		if r.Scoped {
+			per = 2 // each event goes to the 2 clients of its tenant
+		}
+		if r.Complete != 6 || r.Failed != 0 || r.Missing != 0 || r.WindowDeliveries != per*r.Window {
+			t.Errorf("%s: %d of 6 complete, %d failed (%s), %d missing, %d samples for %d events in the window",
+				r.Label(), r.Complete, r.Failed, r.FirstError, r.Missing, r.WindowDeliveries, r.Window)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/pgcdc/pgcdc/internal/measure"
 )
 
@@ -18,6 +20,9 @@ import (
 type Result struct {
 	Proto   string
 	Clients int
+	// Scoped marks a run with server.auth and a forced tenant filter
+	// (--tenants): each client receives its tenant's events only.
+	Scoped bool
 	// IdleKiB is the growth of pgcdc's RSS per connected idle client.
 	IdleKiB float64
 	// Committed counts the transactions of the run, warmup included;
@@ -45,6 +50,14 @@ type Result struct {
 	RSSKiB, HWMKiB int64
 }
 
+// Label names the run's protocol, "+auth" when scoped.
+func (r Result) Label() string {
+	if r.Scoped {
+		return r.Proto + "+auth"
+	}
+	return r.Proto
+}
+
 // CPUPerMillion returns pgcdc's CPU seconds per million deliveries.
 func (r Result) CPUPerMillion() float64 {
 	if r.Delivered == 0 {
@@ -63,13 +76,13 @@ func (r Result) DeliveryRate() float64 {
 }
 
 // run does one measured run with n clients of proto.
-func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, err error) {
-	res = Result{Proto: proto, Clients: n}
+func (e *env) run(ctx context.Context, proto string, n, seq int, scoped bool) (res Result, err error) {
+	res = Result{Proto: proto, Clients: n, Scoped: scoped}
 	if _, err := e.admin.Exec(ctx, `TRUNCATE ticks`); err != nil {
 		return res, fmt.Errorf("truncate ticks: %w", err)
 	}
 	var procs []*child // the processes whose CPU is pgcdc's: the run child, and its edges
-	child, err := e.startChild(seq)
+	child, err := e.startChild(seq, scoped)
 	if err != nil {
 		return res, err
 	}
@@ -85,6 +98,12 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 	res.Clients = len(clients) // with --edges, n per edge
 	for i := range clients {
 		clients[i] = newClient(win)
+		if scoped {
+			clients[i].tenant = i % e.o.Tenants
+			if clients[i].token, err = tenantToken(clients[i].tenant); err != nil {
+				return res, err
+			}
+		}
 	}
 	stopLaunch := make(chan struct{})
 	stopped := false
@@ -153,13 +172,16 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 		start).Scan(&res.Committed, &res.Window); err != nil {
 		return res, fmt.Errorf("count ticks: %w", err)
 	}
+	if err := e.expect(ctx, clients, scoped, start, res.Committed, res.Window); err != nil {
+		return res, err
+	}
 	if res.Committed != wr.committed {
 		return res, fmt.Errorf("ticks holds %d rows, the writer committed %d", res.Committed, wr.committed)
 	}
 	if d := wr.lastDone.Sub(start); d > 0 {
 		res.Rate = float64(res.Window) / d.Seconds()
 	}
-	if err := drain(ctx, clients, res.Committed, e.o.Drain); err != nil {
+	if err := drain(ctx, clients, e.o.Drain); err != nil {
 		return res, err
 	}
 	cpu1, err := procsCPU(procs)
@@ -200,16 +222,26 @@ func (e *env) run(ctx context.Context, proto string, n, seq int) (res Result, er
 // startChild writes the run's config and starts pgcdc run. Each run has
 // its own slot, created at the current WAL position, so no event of an
 // earlier run reaches this one.
-func (e *env) startChild(seq int) (*child, error) {
+func (e *env) startChild(seq int, scoped bool) (*child, error) {
 	// Buffers large enough that no client is cut off for lag within a run:
 	// the bench measures latency, not the overflow policy.
 	events := e.o.Rate*int((e.o.Warmup+e.o.Duration).Seconds()+1) + 1000
 	buf := max(10000, 2*events)
+	auth := ""
+	if scoped {
+		auth = fmt.Sprintf(`
+  auth:
+    mode: jwt
+    jwt: {secret: %q, audience: pgcdc}
+    scope: {tables: [public.ticks], filter: ["tenant_id=eq.{claims.tenant_id}"]}`, benchSecret)
+	}
 	cfg := fmt.Sprintf(`source: {dsn: %q, slot: bench_live_%d, publication: bench_live, create: true, tables: ["public.ticks"]}
-server: {listen: "127.0.0.1:0"}
+server:
+  listen: "127.0.0.1:0"
+  limits: {connections: 1000000, connections_per_ip: 1000000}%s
 sinks:
 %slog: {level: info}
-`, e.cl.DSN(""), seq, liveSinks(buf))
+`, e.cl.DSN(""), seq, auth, liveSinks(buf))
 	if e.o.Edges > 0 {
 		var err error
 		if cfg, err = e.writerConfig(seq); err != nil { // edges.go
@@ -290,8 +322,8 @@ func connect(ctx context.Context, clients []*client, proto, addr string, stop <-
 }
 
 // drain waits until every client whose stream is still open has
-// received want events, or for at most timeout.
-func drain(ctx context.Context, clients []*client, want int64, timeout time.Duration) error {
+// received the events it wants, or for at most timeout.
+func drain(ctx context.Context, clients []*client, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(10 * time.Millisecond)
@@ -302,7 +334,7 @@ func drain(ctx context.Context, clients []*client, want int64, timeout time.Dura
 		case <-c.done: // ended early: it will not catch up
 			return true
 		default:
-			return c.received.Load() >= want
+			return c.received.Load() >= c.want
 		}
 	}
 	for {
@@ -352,7 +384,7 @@ func (r *Result) tally(clients []*client) {
 	for _, c := range clients {
 		h.merge(&c.hist)
 		r.WindowDeliveries += c.window
-		if lost := r.Window - c.window; lost > 0 {
+		if lost := c.wantWindow - c.window; lost > 0 {
 			h.addLost(uint64(lost))
 			r.Missing += lost
 		}
@@ -360,14 +392,14 @@ func (r *Result) tally(clients []*client) {
 			if r.Failed++; r.FirstError == "" {
 				r.FirstError = c.err.Error()
 			}
-		} else if c.received.Load() == r.Committed {
+		} else if c.received.Load() == c.want {
 			r.Complete++
 		}
 	}
 	r.Latency = h.stats()
 }
 
-const rowFormat = "%-9s %7s %8s %6s %10s %9s %9s %8s %8s %8s %8s %7s %7s %6s %7s %6s %5s\n"
+const rowFormat = "%-14s %7s %8s %6s %10s %9s %9s %8s %8s %8s %8s %7s %7s %6s %7s %6s %5s\n"
 
 func printHeader(out io.Writer) {
 	fmt.Fprintf(out, rowFormat, "proto", "clients", "idle KiB", "rate/s", "samples", "missing", "complete",
@@ -386,7 +418,7 @@ func printRow(out io.Writer, r Result) {
 		}
 		return fmt.Sprintf("%.0f%%", 100*d.Seconds()/r.Measured.Seconds())
 	}
-	fmt.Fprintf(out, rowFormat, r.Proto, fmt.Sprint(r.Clients), fmt.Sprintf("%.1f", r.IdleKiB), fmt.Sprintf("%.0f", r.Rate),
+	fmt.Fprintf(out, rowFormat, r.Label(), fmt.Sprint(r.Clients), fmt.Sprintf("%.1f", r.IdleKiB), fmt.Sprintf("%.0f", r.Rate),
 		fmt.Sprint(r.WindowDeliveries), fmt.Sprint(r.Missing), fmt.Sprintf("%d/%d", r.Complete, r.Clients),
 		fmtLatency(l.P50, l.P50Over), fmtLatency(l.P90, l.P90Over), fmtLatency(l.P99, l.P99Over), maxLatency,
 		fmt.Sprintf("%.0f", r.DeliveryRate()), pct(r.ServerCPU), fmt.Sprintf("%.2f", r.CPUPerMillion()), fmt.Sprintf("%.0f", float64(r.RSSKiB)/1024), pct(r.PostgresCPU), pct(r.ClientCPU))
@@ -410,10 +442,10 @@ deliveries; RSS MiB: pgcdc's at the end; pg CPU: PostgreSQL's CPU time; bench: t
 (clients and writer). The clients, pgcdc and PostgreSQL share the CPUs.
 load average at the end: %s
 `, measure.LoadAverage())
-	for _, proto := range []string{"sse", "websocket"} {
+	for _, proto := range []string{"sse", "websocket", "sse+auth", "websocket+auth"} {
 		best, tried := 0, false
 		for _, r := range rs {
-			if r.Proto != proto {
+			if r.Label() != proto {
 				continue
 			}
 			tried = true
@@ -429,4 +461,45 @@ load average at the end: %s
 			fmt.Fprintf(out, "%s: largest client count with p99 under 100 ms: %d\n", proto, best)
 		}
 	}
+}
+
+// benchSecret signs the scoped runs' tokens.
+const benchSecret = "pgcdc-bench-live-secret-0123456789abcdef"
+
+// tenantToken mints a token of tenant, valid for a day.
+func tenantToken(tenant int) (string, error) {
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": fmt.Sprintf("bench-%d", tenant),
+		"tenant_id": tenant, "aud": "pgcdc", "exp": time.Now().Add(24 * time.Hour).Unix()}).SignedString([]byte(benchSecret))
+}
+
+// expect sets what each client must receive: every event of the run
+// (committed, of which window in the measured window), or in a scoped
+// run its tenant's.
+func (e *env) expect(ctx context.Context, clients []*client, scoped bool, start time.Time, committed, window int64) error {
+	type count struct{ all, window int64 }
+	counts := map[int]count{}
+	if scoped {
+		rows, err := e.admin.Query(ctx, `SELECT tenant_id, count(*), count(*) FILTER (WHERE pg_xact_commit_timestamp(xmin) >= $1) FROM ticks GROUP BY 1`, start)
+		if err != nil {
+			return fmt.Errorf("count ticks by tenant: %w", err)
+		}
+		for rows.Next() {
+			var t int
+			var c count
+			if err := rows.Scan(&t, &c.all, &c.window); err != nil {
+				return fmt.Errorf("count ticks by tenant: %w", err)
+			}
+			counts[t] = c
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("count ticks by tenant: %w", err)
+		}
+	}
+	for _, c := range clients {
+		c.want, c.wantWindow = committed, window
+		if scoped {
+			c.want, c.wantWindow = counts[c.tenant].all, counts[c.tenant].window
+		}
+	}
+	return nil
 }

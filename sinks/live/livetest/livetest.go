@@ -5,6 +5,10 @@
 package livetest
 
 import (
+	"bufio"
+	"strings"
+	"testing"
+
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/sinks/hub"
 	"github.com/pgcdc/pgcdc/sinks/hub/hubtest"
@@ -22,4 +26,30 @@ func Settings(typ string, b config.Broadcast) (live.Settings, config.Broadcast) 
 		AllowedOrigins: b.AllowedOrigins,
 		WriteTimeout:   b.WriteTimeout,
 	}, b
+}
+
+// NextSSE reads the next message of an SSE stream: its event name, id
+// and data (data lines joined), skipping comments and the retry hint. A
+// stream that ends first fails the test.
+func NextSSE(t testing.TB, r *bufio.Reader) (event, id, data string) {
+	t.Helper()
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("SSE stream ended: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "":
+			if data != "" || event != "" {
+				return event, id, data
+			}
+		case strings.HasPrefix(line, "id: "):
+			id = line[4:]
+		case strings.HasPrefix(line, "data: "):
+			data += line[6:]
+		case strings.HasPrefix(line, "event: "):
+			event = line[7:]
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"os"
@@ -39,9 +39,9 @@ func memoryLimit(cfg *config.Config) int64 {
 	return held + held*memorySlackPct/100 + memoryOverhead
 }
 
-// tuneMemory applies GOGC and the memory limit unless the environment
+// TuneMemory applies GOGC and the memory limit unless the environment
 // sets them, and returns the limit in force (math.MaxInt64: none).
-func tuneMemory(cfg *config.Config) int64 {
+func TuneMemory(cfg *config.Config) int64 {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
