@@ -322,8 +322,8 @@ func (p *tablePlan) chunkQuery(after bool) string { return p.selectQuery(after, 
 // from the start) up to and including another: a chunk read again.
 func (p *tablePlan) rangeQuery(after bool) string { return p.selectQuery(after, true, false) }
 
-func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
-	var b strings.Builder
+// selectFrom writes "SELECT <published columns> FROM <table>".
+func (p *tablePlan) selectFrom(b *strings.Builder) {
 	b.WriteString("SELECT ")
 	for i, c := range p.cols {
 		if i > 0 {
@@ -333,6 +333,21 @@ func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(p.ident)
+}
+
+// keyList writes the key columns, comma-separated.
+func (p *tablePlan) keyList(b *strings.Builder) {
+	for i, k := range p.keyCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(k))
+	}
+}
+
+func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
+	var b strings.Builder
+	p.selectFrom(&b)
 	var conds []string
 	if p.rowFilter != "" {
 		conds = append(conds, "("+p.rowFilter+")")
@@ -358,12 +373,7 @@ func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
 		b.WriteString(strings.Join(conds, " AND "))
 	}
 	b.WriteString(" ORDER BY ")
-	for i, k := range p.keyCols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(k))
-	}
+	p.keyList(&b)
 	if limit {
 		fmt.Fprintf(&b, " LIMIT $%d", n+1)
 	}
@@ -374,22 +384,9 @@ func (p *tablePlan) selectQuery(after, upTo, limit bool) string {
 // re-read), keys bound as $1..$n per row, rows after each other.
 func (p *tablePlan) keysQuery(rows int) string {
 	var b strings.Builder
-	b.WriteString("SELECT ")
-	for i, c := range p.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(c))
-	}
-	b.WriteString(" FROM ")
-	b.WriteString(p.ident)
+	p.selectFrom(&b)
 	b.WriteString(" WHERE (")
-	for i, k := range p.keyCols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteIdent(k))
-	}
+	p.keyList(&b)
 	b.WriteString(") IN (")
 	n := 0
 	for r := 0; r < rows; r++ {

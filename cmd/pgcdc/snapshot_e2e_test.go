@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -266,12 +265,28 @@ log: {level: info}
 	d.waitLines(1, time.Minute)
 	// The SSE client resumes after the first event, from the replay buffer.
 	first := parseSnapEvents(t, d.lines()[:1])[0]
-	sse := openSSE(t, "http://"+addr+"/events?table=public.orders", first.ID)
+	// stdout may print it before the SSE sink has received it: a hub that
+	// has received nothing yet answers a resume with a reset (it cannot
+	// know what was confirmed before). Reconnect until it resumes.
+	var sse *sseClient
+	var pre []snapEvent
+	for deadline := time.Now().Add(time.Minute); ; {
+		sse = openSSE(t, "http://"+addr+"/events?table=public.orders", first.ID)
+		ev, _, data := sse.next(t)
+		if ev != "reset" {
+			pre = parseSnapEvents(t, []string{data})
+			break
+		}
+		sse.resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("SSE resume: still a reset after a minute")
+		}
+	}
 	var sseMu sync.Mutex
-	sseEvents := []snapEvent{first}
+	sseEvents := append([]snapEvent{first}, pre...)
 	sseWake := make(chan struct{}, 1)
 	go func() {
-		r := bufio.NewReader(sse.resp.Body)
+		r := sse.r
 		for {
 			line, err := r.ReadString('\n')
 			if err != nil {

@@ -33,18 +33,7 @@ func (f *Filter) Check(cat pipeline.Catalog) error {
 	matched := matchedTables(published, f.MatchTable)
 	for i, c := range f.where {
 		field := f.names.field(f.names.where, i)
-		var missing []pipeline.TableInfo
-		var mismatch error
-		for _, t := range matched {
-			col, ok := findColumn(t, c.column)
-			if !ok {
-				missing = append(missing, t)
-				continue
-			}
-			if mismatch == nil {
-				mismatch = c.checkKind(t, col)
-			}
-		}
+		missing, mismatch := c.against(matched)
 		if len(missing) > 0 {
 			errs = append(errs, &FieldError{Field: field, Err: unknownColumn(c.column, missing)})
 		}
@@ -89,6 +78,22 @@ func (p *Project) checkColumns(errs *Errors, matched []pipeline.TableInfo) {
 			*errs = append(*errs, &FieldError{Field: p.names.field(p.names.cols, i), Err: unknownColumn(name, matched)})
 		}
 	}
+}
+
+// against returns the tables of matched that lack the condition's column
+// and the first type mismatch (checkKind) among those that have it.
+func (c Cond) against(matched []pipeline.TableInfo) (missing []pipeline.TableInfo, mismatch error) {
+	for _, t := range matched {
+		col, ok := findColumn(t, c.column)
+		if !ok {
+			missing = append(missing, t)
+			continue
+		}
+		if mismatch == nil {
+			mismatch = c.checkKind(t, col)
+		}
+	}
+	return missing, mismatch
 }
 
 // checkKind reports whether the condition can apply to col of table t: a

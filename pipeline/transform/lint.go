@@ -35,18 +35,7 @@ func (f *Filter) CheckConfig(cat pipeline.Catalog) (warnings []string, err error
 	}
 	for i, c := range f.where {
 		field := f.names.field(f.names.where, i)
-		var missing []pipeline.TableInfo
-		var mismatch error
-		for _, t := range matched {
-			col, ok := findColumn(t, c.column)
-			if !ok {
-				missing = append(missing, t)
-				continue
-			}
-			if mismatch == nil {
-				mismatch = c.checkKind(t, col)
-			}
-		}
+		missing, mismatch := c.against(matched)
 		switch {
 		case len(missing) == len(matched):
 			errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf("%w: every change of these tables would be dropped", unknownColumn(c.column, missing))})
