@@ -130,8 +130,18 @@ func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		pipes = append([]*edgePipeline{live}, pipes...)
 	}
 	for _, p := range pipes {
-		p.outs, err = wiring.Outputs(&p.cfg, wiring.Deps{Log: log, Catalog: p.src.Catalog(), Stdout: os.Stdout,
-			Server: server, Auth: authn, Version: version})
+		deps := wiring.Deps{Log: log, Catalog: p.src.Catalog(), Stdout: os.Stdout,
+			Server: server, Auth: authn, Version: version}
+		if p == live {
+			// A client resuming from an id older than the replay ring
+			// reads the events in between from the stream.
+			// The stream is opened by Prepare, before the server serves.
+			src := p.src
+			deps.Backfill = func(ctx context.Context, after, before string, fn func(*pipeline.Event) error) error {
+				return src.Reader().Backfill(ctx, after, before, fn)
+			}
+		}
+		p.outs, err = wiring.Outputs(&p.cfg, deps)
 		if err != nil {
 			return withCode(exitConfig, err)
 		}

@@ -159,7 +159,9 @@ func TestEdgeRestartResume(t *testing.T) {
 	}
 	waitStream(t, srv.URL(), workRows, 2*time.Minute)
 
-	edge2 := startDaemon(t, "edge", "-c", ecfg)
+	// The restarted edge's SSE ring holds 100 events: its client resumes
+	// from the stream (the hub's backfill), the WebSocket's from its ring.
+	edge2 := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, replay: {max_events: 100}}\n  - {name: ws, type: websocket}\n"))
 	addr2 := edge2.serverAddr()
 	sse2 := openSSE(t, "http://"+addr2+"/events?table=public.items", sseEvs[len(sseEvs)-1].ID)
 	ws2 := dialWS(t, addr2, wsEvs[len(wsEvs)-1].ID)
@@ -178,7 +180,7 @@ func TestEdgeRestartResume(t *testing.T) {
 			t.Fatalf("%s: %d rows (first %v), want rows %d..%d exactly once, in order", name, len(got), got[:min(3, len(got))], want[0], want[len(want)-1])
 		}
 	}
-	t.Logf("edge SIGKILLed after row %d; SSE and WebSocket clients resumed and received exactly rows %d..%d", first, first+1, workRows)
+	t.Logf("edge SIGKILLed after row %d; SSE (from the stream, past its 100-event ring) and WebSocket clients resumed and received exactly rows %d..%d", first, first+1, workRows)
 }
 
 // TestEdgeWebhookDownLiveFlows: on one edge, the webhook receiver is down

@@ -46,6 +46,10 @@ type Deps struct {
 	// Snapshot starts live clients' snapshots (snapshot=true); nil: the
 	// source cannot.
 	Snapshot live.Snapshotter
+	// Backfill reads what a live sink's replay ring no longer holds (a
+	// pgcdc edge's stream, hub.WithBackfill); nil: such a resume is a
+	// reset.
+	Backfill hub.BackfillFunc
 	// Auth authenticates the live endpoints (nil: no authentication);
 	// Outputs mounts its /api/ticket and /api/whoami.
 	Auth    *auth.Authenticator
@@ -114,15 +118,16 @@ func Gate(s config.Server, a *auth.Authenticator) (*live.Gate, error) {
 
 // LiveSettings maps a validated, defaulted broadcast sink's settings to
 // the live sinks' typed settings: the one place they are built.
-func LiveSettings(b config.Broadcast, gate *live.Gate, walEnd func() pipeline.LSN, snap live.Snapshotter) live.Settings {
+func LiveSettings(b config.Broadcast, gate *live.Gate, d Deps) live.Settings {
 	return live.Settings{
 		Hub: hub.Config{MaxEvents: b.Replay.MaxEvents, MaxBytes: b.Replay.MaxBytes, MaxAge: b.Replay.MaxAge,
 			ClientBuffer: b.ClientBuffer, Heartbeat: b.Heartbeat},
 		AllowedOrigins: b.AllowedOrigins,
 		WriteTimeout:   b.WriteTimeout,
 		Gate:           gate,
-		WALEnd:         walEnd,
-		Snapshot:       snap,
+		WALEnd:         d.WALEnd,
+		Snapshot:       d.Snapshot,
+		Backfill:       d.Backfill,
 	}
 }
 
@@ -230,7 +235,7 @@ func buildSink(sc config.Sink, lim config.Limits, d Deps, gate *live.Gate) (pipe
 		if d.Server == nil {
 			return nil, nil, fmt.Errorf("sink type %s needs the HTTP server: set server.listen", sc.Type)
 		}
-		st := LiveSettings(sc.Broadcast, gate, d.WALEnd, d.Snapshot)
+		st := LiveSettings(sc.Broadcast, gate, d)
 		var sink interface {
 			pipeline.Sink
 			http.Handler

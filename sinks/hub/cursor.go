@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -19,12 +20,21 @@ type Cursor struct {
 	pending uint64 // unread events after the last Next
 	// in is the inbox of a routed cursor (SeekRouted), which reads the
 	// ring up to join and its inbox after.
-	in   *inbox
-	join uint64
+	in       *inbox
+	join     uint64
+	joinLast eventID // the newest id published before join
 	// client is the id of the client reading: events meant for another
 	// client alone (pipeline.Event.Client) are passed over.
 	client string
+	// backfilling: before the ring, the cursor reads the events after
+	// filled (and older than the ring) from the hub's BackfillFunc.
+	backfilling bool
+	filled      eventID
 }
+
+// Backfilling reports whether the cursor must read, with Hub.Backfill,
+// events its hub's ring no longer holds before it reads the ring.
+func (c *Cursor) Backfilling() bool { return c.backfilling }
 
 // Own ties cur to the reader named id: events meant for another reader
 // alone (pipeline.Event.Client: a snapshot it asked for) are passed over,
@@ -63,6 +73,13 @@ func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
 		return live, "", nil
 	case !h.started:
 		return live, fmt.Sprintf("the replay buffer is empty (pgcdc restarted): events after %s may be missing; reload your state", lastID), nil
+	case id.less(h.floor) && h.backfill != nil:
+		// The ring holds the events from tail on; Backfill reads the
+		// older ones after id from the store.
+		c := Cursor{next: h.ring.tail, backfilling: true, filled: id}
+		c.minLag = h.ring.head - c.next
+		c.pending = c.minLag
+		return c, "", nil
 	case id.less(h.floor):
 		return live, fmt.Sprintf("event %s is older than the replay buffer (it holds the events after %s): events may be missing; reload your state", lastID, h.floor), nil
 	case h.last.less(id):
@@ -76,6 +93,70 @@ func (h *Hub) Seek(lastID string) (cur Cursor, reset string, err error) {
 	c.minLag = h.ring.head - c.next
 	c.pending = c.minLag
 	return c, "", nil
+}
+
+// Backfill reads, from the hub's BackfillFunc (WithBackfill), the events a
+// Backfilling cursor needs that the ring no longer holds, and calls fn with
+// each, in order, from the calling goroutine, outside the hub's lock; then
+// the cursor reads the ring where they end. Events the ring evicts while
+// it runs are read from the store as well. When the store cannot serve
+// them, the cursor becomes live and reset is the reason to send the client
+// (events may be missing), as Seek's. fn's error, or ctx's, is returned as
+// err, with the cursor still backfilling.
+func (h *Hub) Backfill(ctx context.Context, c *Cursor, fn func(*pipeline.Event) error) (reset string, err error) {
+	for c.backfilling {
+		h.mu.RLock()
+		c.next = max(c.next, h.ring.tail)
+		// Exclusive: the ring's oldest entry, or, when the ring is
+		// empty, the id right after the newest evicted one. A routed
+		// cursor whose ring part is gone reads the rest from its inbox:
+		// the events after the newest one published before it joined.
+		var before eventID
+		switch {
+		case c.in != nil && c.next >= c.join:
+			c.next, before = c.join, c.joinLast.successor()
+		case c.next < h.ring.head:
+			before = idOf(h.ring.at(c.next).ev)
+		default:
+			before = h.floor.successor()
+		}
+		h.mu.RUnlock()
+		var ferr error
+		berr := h.backfill(ctx, c.filled.String(), before.String(), func(e *pipeline.Event) error {
+			id := idOf(e)
+			if !c.filled.less(id) || !id.less(before) {
+				return nil // outside what was asked
+			}
+			c.filled = id
+			if e.Client != "" && e.Client != c.client {
+				return nil
+			}
+			ferr = fn(e)
+			return ferr
+		})
+		if ferr != nil {
+			return "", ferr
+		}
+		if berr != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			h.mu.RLock()
+			c.next, c.backfilling = h.ring.head, false
+			h.mu.RUnlock()
+			c.minLag, c.pending = 0, 0
+			return fmt.Sprintf("the events after %s are older than the replay buffer and could not be read from the stream (%v): events may be missing; reload your state", c.filled, berr), nil
+		}
+		h.mu.RLock()
+		if c.next >= h.ring.tail || c.in != nil && c.next >= c.join { // nothing evicted meanwhile
+			c.backfilling = false
+			// The time spent backfilling does not count as falling behind.
+			c.minLag = h.ring.head - c.next
+			c.pending = c.minLag
+		}
+		h.mu.RUnlock()
+	}
+	return "", nil
 }
 
 // walEndLocked returns the server's WAL end, 0 when unknown. It calls the

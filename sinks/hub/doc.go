@@ -38,6 +38,12 @@
 //     server's WAL end is a reset instead: the server never wrote it, so X
 //     comes from another timeline (a restore, or a failover to a cluster
 //     with lower LSNs) and waiting for it would be a silently empty stream.
+//   - X before the floor, with WithBackfill (a pgcdc edge, whose stream
+//     outlives the ring): the cursor is Backfilling; Hub.Backfill reads
+//     the events after X that the ring no longer holds from the store,
+//     then the cursor reads the ring from where they end (events the ring
+//     evicts meanwhile are read from the store too). If the store cannot,
+//     it is the reset below.
 //   - X before the floor, or any X while the hub has received nothing yet
 //     (events after X may have been confirmed and never come again): a
 //     reset. The cursor is live and the sink tells the client to reload its

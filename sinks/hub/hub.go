@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,6 +111,7 @@ type Hub struct {
 	idle       chan struct{}       // closed when closed and the last client left
 	index      *auth.Index[*inbox] // the routed cursors' audience (route.go)
 	nextClient uint64              // numbers clients for their ids
+	backfill   BackfillFunc        // nil: an id older than the ring is a reset
 }
 
 // Option configures a Hub.
@@ -130,6 +132,18 @@ func WithHead(head func(*pipeline.Event) []byte) Option { return func(h *Hub) { 
 // stream. walEnd is called once per Seek of such an id and must be fast
 // and safe for concurrent use; it returns 0 while the WAL end is unknown.
 func WithWALEnd(walEnd func() pipeline.LSN) Option { return func(h *Hub) { h.walEnd = walEnd } }
+
+// BackfillFunc calls fn, in order, with each event after afterID and
+// before beforeID, from a store that outlives the hub's ring (a pgcdc
+// edge's JetStream stream). It returns fn's first error, or why it cannot
+// (the events are gone from the store too, or it is unreachable).
+type BackfillFunc func(ctx context.Context, afterID, beforeID string, fn func(*pipeline.Event) error) error
+
+// WithBackfill gives the hub a store to read what its ring no longer
+// holds: a client resuming from an id older than the ring reads the
+// events in between from it (Cursor.Backfilling, Hub.Backfill) instead
+// of getting a reset.
+func WithBackfill(f BackfillFunc) Option { return func(h *Hub) { h.backfill = f } }
 
 // New returns the hub of the sink named name, sized by cfg. cat is the
 // catalog subscriptions are checked against; it may be nil (no checks

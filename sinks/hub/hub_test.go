@@ -335,19 +335,19 @@ func TestPage(t *testing.T) {
 	var g hubtest.Gen
 	evs := g.Orders(0, 30)
 	h := newHub(t, config.Broadcast{Replay: config.Replay{MaxEvents: 20}})
-	if p, _ := h.Page("", 5, nil); len(p.Events) != 0 || p.Next != "" {
+	if p, _ := h.Page(context.Background(), "", 5, nil); len(p.Events) != 0 || p.Next != "" {
 		t.Fatalf("empty hub page: %+v", p)
 	}
 	h.Publish(evs)
-	p, err := h.Page("", 5, nil)
+	p, err := h.Page(context.Background(), "", 5, nil)
 	if err != nil || fmt.Sprint(ids(p.Events)) != fmt.Sprint(ids(evs[25:])) || p.Next != evs[29].ID() {
 		t.Fatalf("newest page: %v %q %v", ids(p.Events), p.Next, err)
 	}
-	p, err = h.Page(evs[10].ID(), 4, nil)
+	p, err = h.Page(context.Background(), evs[10].ID(), 4, nil)
 	if err != nil || fmt.Sprint(ids(p.Events)) != fmt.Sprint(ids(evs[11:15])) || p.Next != evs[14].ID() {
 		t.Fatalf("page after 10: %v %q %v", ids(p.Events), p.Next, err)
 	}
-	p, _ = h.Page(evs[5].ID(), 4, nil)
+	p, _ = h.Page(context.Background(), evs[5].ID(), 4, nil)
 	if p.Reset == "" || len(p.Events) != 0 || p.Next != evs[29].ID() {
 		t.Fatalf("page after an evicted id: %+v", p)
 	}
@@ -357,11 +357,11 @@ func TestPage(t *testing.T) {
 		}
 		return nil
 	})
-	p, _ = h.Page(evs[20].ID(), 2, even)
+	p, _ = h.Page(context.Background(), evs[20].ID(), 2, even)
 	if len(p.Events) != 2 || p.Events[1].ID() != p.Next {
 		t.Fatalf("filtered page: %v next %q", ids(p.Events), p.Next)
 	}
-	if _, err := h.Page("nope", 1, nil); !errors.Is(err, pipeline.ErrBadID) {
+	if _, err := h.Page(context.Background(), "nope", 1, nil); !errors.Is(err, pipeline.ErrBadID) {
 		t.Fatalf("malformed after: %v", err)
 	}
 }

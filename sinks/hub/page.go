@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"slices"
 
@@ -22,6 +23,9 @@ type Page struct {
 	Reset string
 }
 
+// errPageFull stops a backfill once a page has its events.
+var errPageFull = errors.New("page full")
+
 // pageChunk is how many events Page copies out of the ring per lock.
 const pageChunk = 512
 
@@ -30,7 +34,7 @@ const pageChunk = 512
 // events; otherwise the first limit matching events after the id after,
 // with the resume rules of Seek (a malformed id is an error wrapping
 // pipeline.ErrBadID). Filtering runs outside the hub's lock.
-func (h *Hub) Page(after string, limit int, sub pipeline.Transform) (Page, error) {
+func (h *Hub) Page(ctx context.Context, after string, limit int, sub pipeline.Transform) (Page, error) {
 	if limit < 1 {
 		limit = 1
 	}
@@ -45,6 +49,27 @@ func (h *Hub) Page(after string, limit int, sub pipeline.Transform) (Page, error
 		return Page{Reset: reset, Next: h.lastID()}, nil
 	}
 	p := Page{Next: after}
+	if cur.Backfilling() {
+		// Older than the ring: the first events come from the store.
+		reset, err := h.Backfill(ctx, &cur, func(e *pipeline.Event) error {
+			p.Next = e.ID()
+			if e = apply(sub, e); e != nil {
+				p.Events = append(p.Events, e)
+				if len(p.Events) == limit {
+					return errPageFull
+				}
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errPageFull):
+			return p, nil
+		case err != nil:
+			return Page{}, err
+		case reset != "":
+			return Page{Reset: reset, Next: h.lastID()}, nil
+		}
+	}
 	cur.minLag = ^uint64(0) >> 1 // paging is never an overflow
 	buf := make([]*pipeline.Event, 0, pageChunk)
 	for len(p.Events) < limit {

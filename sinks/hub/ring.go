@@ -14,6 +14,9 @@ type eventID struct {
 
 func idOf(e *pipeline.Event) eventID { return eventID{e.CommitLSN, e.Seq} }
 
+// successor returns the smallest id after a.
+func (a eventID) successor() eventID { return eventID{a.lsn, a.seq + 1} }
+
 // less reports whether a sorts before b.
 func (a eventID) less(b eventID) bool {
 	return a.lsn < b.lsn || (a.lsn == b.lsn && a.seq < b.seq)

@@ -69,7 +69,7 @@ func (h *Hub) SeekRouted(lastID string, c *Client, scope *auth.Scope) (Cursor, s
 	h.mu.Lock()
 	// The cursor reads the ring up to here, the inbox after: Publish
 	// routes under the same lock.
-	cur.join, cur.in, cur.client = h.ring.head, in, c.id
+	cur.join, cur.joinLast, cur.in, cur.client = h.ring.head, h.last, in, c.id
 	h.index.Add(scope, in)
 	h.mu.Unlock()
 	return cur, reset, nil

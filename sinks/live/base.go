@@ -31,6 +31,9 @@ type Settings struct {
 	// Snapshot, when not nil, starts a snapshot of tables for one client
 	// (snapshot=true); nil: the source cannot (not the replication one).
 	Snapshot Snapshotter
+	// Backfill, when not nil, reads the events older than the replay ring
+	// for a client that resumes from one (hub.WithBackfill).
+	Backfill hub.BackfillFunc
 }
 
 // Snapshotter starts a snapshot of tables (schema.table) for client of
@@ -61,6 +64,9 @@ func NewBase(name string, st Settings, cat pipeline.Catalog, logger *slog.Logger
 	}
 	if st.WALEnd != nil {
 		opts = append(opts, hub.WithWALEnd(st.WALEnd))
+	}
+	if st.Backfill != nil {
+		opts = append(opts, hub.WithBackfill(st.Backfill))
 	}
 	h, err := hub.New(name, st.Hub, cat, logger, opts...)
 	if err != nil {

@@ -72,7 +72,7 @@ func (c *changes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteProblems(w, problems)
 		return
 	}
-	page, err := c.hub.Page(after, limit, sub)
+	page, err := c.hub.Page(r.Context(), after, limit, sub)
 	if errors.Is(err, pipeline.ErrBadID) {
 		WriteProblems(w, []Problem{{Param: "after", Message: err.Error()}})
 		return

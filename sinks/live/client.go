@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -146,7 +147,8 @@ type Client[R any] struct {
 	turn     uint32 // rotates which subscription reads first
 	wrote    bool   // something was sent since the last beat
 	expiry   time.Time
-	stop     error // set by Stop: Serve returns it after the cycle
+	stop     error           // set by Stop: Serve returns it after the cycle
+	gone     <-chan struct{} // Serve's: the client went away
 }
 
 // Init readies the writer of a client registered as reg with h, whose
@@ -213,6 +215,7 @@ func (c *Client[R]) Sent() { c.wrote = true }
 // client: the protocol ends the connection its way (a last message, a
 // close frame), then calls Leave.
 func (c *Client[R]) Serve(out Output, gone <-chan struct{}) error {
+	c.gone = gone
 	beat := c.hub.Beat()
 	var expired <-chan time.Time
 	var timer *time.Timer
@@ -327,6 +330,62 @@ func putScratch(sc *scratch) {
 	scratchPool.Put(sc)
 }
 
+// backfill writes the events s resumes from that the hub's ring no longer
+// holds (hub.Backfill), appending them to b and sending b whenever it holds
+// maxBytes; it returns what is left to send. When the store cannot serve
+// them it sets s.Reset.
+func (c *Client[R]) backfill(out Output, s *Sub, b []byte) ([]byte, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.gone:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	n := 0
+	var oldest time.Time
+	reset, err := c.hub.Backfill(ctx, &s.Cur, func(e *pipeline.Event) error {
+		if s.T != nil {
+			if e = s.T.Apply(e); e == nil {
+				return nil
+			}
+		}
+		b = c.proto.AppendEvent(b, s, hub.Item{Event: e}, e)
+		if n == 0 {
+			oldest = e.CommitTime
+		}
+		n++
+		if len(b) < maxBytes {
+			return nil
+		}
+		if out.Send(b) != nil {
+			return ErrWrite
+		}
+		c.wrote = true
+		c.hub.Delivered(n, oldest)
+		n, b = 0, b[:c.headroom]
+		return nil
+	})
+	if n > 0 {
+		if out.Send(b) != nil {
+			return b, ErrWrite
+		}
+		c.wrote = true
+		c.hub.Delivered(n, oldest)
+		b = b[:c.headroom]
+	}
+	switch {
+	case errors.Is(err, ErrWrite):
+		return b, err
+	case err != nil:
+		return b, ErrGone
+	}
+	s.Reset = reset
+	return b, nil
+}
+
 // cycle handles pending requests, appends the pending events of every
 // subscription, and sends it all in one write. busy reports that there may
 // be more to do at once; otherwise the caller waits on wake.
@@ -369,6 +428,15 @@ func (c *Client[R]) cycle(out Output) (wake <-chan struct{}, busy bool, err erro
 		if s.Reset != "" {
 			b = c.proto.AppendReset(b, s, s.Reset)
 			s.Reset = ""
+		}
+		if s.Cur.Backfilling() {
+			if b, err = c.backfill(out, s, b); err != nil {
+				break
+			}
+			if s.Reset != "" {
+				b = c.proto.AppendReset(b, s, s.Reset)
+				s.Reset = ""
+			}
 		}
 		var items []hub.Item
 		var w <-chan struct{}
