@@ -1,24 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"os"
 	"runtime/pprof"
-	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
 	"github.com/pgcdc/pgcdc/internal/app"
-	"github.com/pgcdc/pgcdc/internal/auth"
-	"github.com/pgcdc/pgcdc/internal/httpserver"
-	"github.com/pgcdc/pgcdc/internal/wiring"
-	"github.com/pgcdc/pgcdc/pipeline"
-	natssource "github.com/pgcdc/pgcdc/source/nats"
 )
 
 func newEdgeCmd() *cobra.Command {
@@ -39,7 +28,7 @@ itself. Run as many edges as you need.`,
 			}
 			cfg, log := l.cfg, newLogger(l.cfg.Log)
 			l.logWarnings(log)
-			if err := checkEdgeConfig(cfg); err != nil {
+			if err := app.CheckEdgeConfig(cfg); err != nil {
 				return withCode(exitConfig, err)
 			}
 			if profile != "" {
@@ -53,174 +42,17 @@ itself. Run as many edges as you need.`,
 				defer pprof.StopCPUProfile()
 			}
 			app.TuneMemory(cfg)
-			stopNATS, err := startEmbedded(cfg, log)
+			stopNATS, err := app.StartEmbedded(cfg, log)
 			if err != nil {
 				return err
 			}
 			defer stopNATS()
 			ctx, stop := signalContext()
 			defer stop()
-			return runEdge(ctx, cfg, log)
+			return withAppError(app.Edge(ctx, cfg, app.Options{Log: log, Version: version}))
 		},
 	}
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
-}
-
-// checkEdgeConfig refuses what an edge cannot run.
-func checkEdgeConfig(cfg *config.Config) error {
-	if cfg.Source.Type != config.SourceNATS {
-		return fmt.Errorf("source.type: pgcdc edge reads a NATS stream: set source.type: nats and source.nats.url (pgcdc run reads PostgreSQL)")
-	}
-	for i, s := range cfg.Sinks {
-		if s.Type == config.TypeNATS {
-			return fmt.Errorf("sinks[%d].type: an edge cannot write to a nats stream (it reads one): use pgcdc run for that", i)
-		}
-	}
-	return nil
-}
-
-// edgePipeline is one source with its sinks: the live one, or one per
-// durable sink.
-type edgePipeline struct {
-	name string
-	src  *natssource.Source
-	cfg  config.Config // cfg.Sinks: this pipeline's sinks only
-	outs []pipeline.Output
-}
-
-// runEdge runs the live pipeline and one pipeline per webhook sink, and
-// the HTTP server, under one errgroup and one shutdown clock. The server
-// starts answering once the live sinks' replay rings hold the stream's
-// last events (bounded by 30s), so that a client that reconnects after
-// an edge restart resumes from its last id instead of getting a reset.
-func runEdge(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	global, err := wiring.Transforms(cfg.Transforms)
-	if err != nil {
-		return withCode(exitConfig, err)
-	}
-	var server *httpserver.Server
-	var authn *auth.Authenticator
-	if wiring.NeedsServer(cfg) {
-		if server, err = httpserver.New(cfg.Server, log); err != nil {
-			return withCode(exitConfig, err)
-		}
-		// Cancelling ctx stops the key set refresh (jwks_url).
-		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
-			return withCode(exitConfig, err)
-		}
-	}
-	var pipes []*edgePipeline
-	live := &edgePipeline{name: "live", cfg: *cfg}
-	live.cfg.Sinks = nil
-	warm := 0
-	for _, s := range cfg.Sinks {
-		if s.Type == config.TypeWebhook {
-			p := &edgePipeline{name: s.Name, cfg: *cfg, src: wiring.EdgeSource(cfg, log, s.Name, 0)}
-			p.cfg.Sinks = []config.Sink{s}
-			pipes = append(pipes, p)
-			continue
-		}
-		live.cfg.Sinks = append(live.cfg.Sinks, s)
-		warm = max(warm, s.Replay.MaxEvents)
-	}
-	if len(live.cfg.Sinks) > 0 {
-		live.src = wiring.EdgeSource(cfg, log, "", warm)
-		pipes = append([]*edgePipeline{live}, pipes...)
-	}
-	for _, p := range pipes {
-		deps := wiring.Deps{Log: log, Catalog: p.src.Catalog(), Stdout: os.Stdout,
-			Server: server, Auth: authn, Version: version}
-		if p == live {
-			// A client resuming from an id older than the replay ring
-			// reads the events in between from the stream.
-			// The stream is opened by Prepare, before the server serves.
-			src := p.src
-			deps.Backfill = func(ctx context.Context, after, before string, fn func(*pipeline.Event) error) error {
-				return src.Reader().Backfill(ctx, after, before, fn)
-			}
-		}
-		p.outs, err = wiring.Outputs(&p.cfg, deps)
-		if err != nil {
-			return withCode(exitConfig, err)
-		}
-		if server == nil {
-			continue
-		}
-		src := p.src
-		server.AddReadyCheck("stream "+p.name, func() error {
-			if !src.Ready() {
-				return errors.New("not reading the stream")
-			}
-			return nil
-		})
-		for _, o := range p.outs {
-			if r, ok := o.Sink.(pipeline.Readier); ok {
-				server.AddReadyCheck("sink "+o.Sink.Name(), func() error {
-					if !r.Ready() {
-						return errors.New("not running")
-					}
-					return nil
-				})
-			}
-		}
-	}
-	if server != nil {
-		if _, err := server.Listen(); err != nil {
-			return fmt.Errorf("server.listen: %w", err)
-		}
-	}
-	for _, p := range pipes {
-		if err := p.src.Prepare(ctx); err != nil {
-			return fmt.Errorf("source: %w", err)
-		}
-	}
-
-	stop := pipeline.NewShutdown(cfg.Pipeline.DrainTimeout)
-	defer stop.Release()
-	g, gctx := errgroup.WithContext(ctx)
-	var pg errgroup.Group // the pipelines, for the server to outlive
-	for _, p := range pipes {
-		opts := wiring.PipelineOptions(cfg, log.With("pipeline", p.name))
-		opts.Shutdown = stop
-		pl := pipeline.New(p.src, global, p.outs, opts)
-		pg.Go(func() error { return pl.Run(gctx) })
-	}
-	if server != nil {
-		g.Go(func() error {
-			if live.src != nil {
-				t := time.NewTimer(30 * time.Second)
-				select {
-				case <-live.src.CaughtUp():
-				case <-t.C:
-					log.Warn("the live sinks are still catching up with the stream after 30s; serving anyway")
-				case <-gctx.Done():
-					t.Stop()
-					return nil
-				}
-				t.Stop()
-			}
-			return server.Serve()
-		})
-	}
-	g.Go(func() error {
-		// The server outlives the pipelines: the broadcast sinks end their
-		// streams when their input closes; then it shuts down within what
-		// is left of the same shutdown clock.
-		err := pg.Wait()
-		if server != nil {
-			stop.Begin()
-			if serr := server.Shutdown(stop.Context()); serr != nil && err == nil {
-				err = fmt.Errorf("http server: %w", serr)
-			}
-		}
-		return err
-	})
-	log.Info("pgcdc edge running", "version", version, "stream", cfg.Source.NATS.Stream, "pipelines", len(pipes), "sinks", len(cfg.Sinks))
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	log.Info("pgcdc edge stopped")
-	return nil
 }

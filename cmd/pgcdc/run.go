@@ -46,7 +46,7 @@ func newRunCmd() *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			limit := app.TuneMemory(cfg)
-			stopNATS, err := startEmbedded(cfg, log) // cmd/pgcdc/natsembed.go
+			stopNATS, err := app.StartEmbedded(cfg, log)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func newRunCmd() *cobra.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
-			return runLeader(ctx, cfg, log, func(ctx context.Context) error { // cmd/pgcdc/ha.go
+			return app.Lead(ctx, cfg, log, func(ctx context.Context) error {
 				return withAppError(app.Run(ctx, cfg, app.Options{Log: log, ConfigPath: l.path, StopAt: stopAt, Version: version}))
 			})
 		},

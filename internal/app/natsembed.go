@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"log/slog"
@@ -13,10 +13,10 @@ import (
 // JetStream server.
 const embeddedMemory = 256 << 20
 
-// startEmbedded starts the JetStream server of nats.embedded, if
+// StartEmbedded starts the JetStream server of nats.embedded, if
 // configured, and returns the function that stops it (after everything
 // else: the nats clients of this process flush to it first).
-func startEmbedded(cfg *config.Config, log *slog.Logger) (stop func(), err error) {
+func StartEmbedded(cfg *config.Config, log *slog.Logger) (stop func(), err error) {
 	e := cfg.NATS.Embedded
 	if e == nil {
 		return func() {}, nil

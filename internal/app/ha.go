@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -11,12 +11,12 @@ import (
 	"github.com/pgcdc/pgcdc/internal/wiring"
 )
 
-// runLeader runs run at once without ha:, and otherwise only while this
+// Lead runs run at once without ha:, and otherwise only while this
 // replica holds the HA lease for the slot: it waits as a standby, and on
 // becoming the leader terminates the walsender that may still hold the
 // slot for the previous leader. A lost lease is an error (exit 1): the
 // supervisor restarts the process, which then waits as a standby.
-func runLeader(ctx context.Context, cfg *config.Config, log *slog.Logger, run func(context.Context) error) error {
+func Lead(ctx context.Context, cfg *config.Config, log *slog.Logger, run func(context.Context) error) error {
 	if cfg.HA.NATS == nil {
 		return run(ctx)
 	}
