@@ -129,8 +129,15 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
 		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
 	}
+	var running atomic.Pointer[pipeline.Pipeline] // for /api/status
+	sinkStatus := func() []pipeline.SinkStatus {
+		if p := running.Load(); p != nil {
+			return p.Status()
+		}
+		return nil
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Auth: authn, Version: version, WALEnd: walEnd})
+		Server: server, Auth: authn, Version: version, WALEnd: walEnd, SinkStatus: sinkStatus})
 	if err != nil {
 		return withCode(exitConfig, err)
 	}
@@ -188,6 +195,7 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 	opts := wiring.PipelineOptions(cfg, log)
 	opts.Shutdown, opts.Guard = stop, guard
 	p := pipeline.New(src, global, outs, opts)
+	running.Store(p)
 	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
 
 	// The server outlives the pipeline: the broadcast sinks send their last
