@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -55,7 +56,7 @@ func newRunCmd() *cobra.Command {
 			ctx, stop := signalContext()
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
-			return runPipeline(ctx, cfg, l.path, log, stopAt)
+			return runPipeline(ctx, cfg, l.path, log, stopAt, nil)
 		},
 	}
 	addNameFlags(cmd)
@@ -87,7 +88,8 @@ func signalContext(beforeExit ...func()) (context.Context, context.CancelFunc) {
 // runPipeline wires source, transforms and sinks and runs them.
 // configPath is the config file ("" for none), for the source's hints;
 // stopAt, when not zero, stops the run once everything up to it is
-// delivered (--until-lsn).
+// delivered (--until-lsn); listening, when not nil, is told the HTTP
+// server's address once it listens (pgcdc demo prints its URLs).
 //
 // Everything that can fail without the database is built and bound first
 // (the transforms, the sinks with their files, the HTTP listener), so that
@@ -97,7 +99,7 @@ func signalContext(beforeExit ...func()) (context.Context, context.CancelFunc) {
 // the HTTP server run under one errgroup with one shutdown clock
 // (pipeline.drain_timeout). A run that fails after Prepare but before
 // streaming drops the slot and publication Prepare created.
-func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN) (err error) {
+func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log *slog.Logger, stopAt pipeline.LSN, listening func(net.Addr)) (err error) {
 	src, err := wiring.NewSource(cfg, configPath, log, stopAt)
 	if err != nil {
 		return err
@@ -158,8 +160,12 @@ func runPipeline(ctx context.Context, cfg *config.Config, configPath string, log
 				})
 			}
 		}
-		if _, err := server.Listen(); err != nil {
+		addr, err := server.Listen()
+		if err != nil {
 			return fmt.Errorf("server.listen: %w", err)
+		}
+		if listening != nil {
+			listening(addr)
 		}
 	}
 

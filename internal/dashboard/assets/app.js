@@ -352,6 +352,14 @@ async function boot() {
 
 window.pgcdc = {
   ids: () => store.viewIds(),
+  view: () => {
+    const out = [];
+    for (let i = 0, n = store.length; i < n; i++) {
+      const r = store.at(i);
+      out.push({ id: r.id, op: r.op, table: r.table, key: r.ev.key || null });
+    }
+    return out;
+  },
   rows: () => store.rows.length,
   booted: () => booted,
   stats: () => {

@@ -122,9 +122,9 @@ export class Store {
     }
     const { key, dir } = this.sort;
     v.sort((a, b) => {
-      const x = sortKey(a, key), y = sortKey(b, key);
-      if (x !== y) return x < y ? -dir : dir;
-      return a.id < b.id ? -dir : a.id > b.id ? dir : 0; // ties in commit order
+      const c = key === 'time' ? 0 : collator.compare(sortKey(a, key), sortKey(b, key));
+      if (c !== 0) return c * dir;
+      return a.id < b.id ? -dir : a.id > b.id ? dir : 0; // ties (and time) in commit order
     });
     this.view = v;
     this.viewVersion = this.version;
@@ -146,12 +146,15 @@ export class Store {
   }
 }
 
+// Keys and names compare with their numbers as numbers: id=9 before id=10.
+const collator = new Intl.Collator(undefined, { numeric: true });
+
 function sortKey(r, key) {
   switch (key) {
     case 'op': return r.op;
     case 'table': return r.table;
     case 'key': return r.key;
-    default: return r.id; // time: commit order
+    default: return r.id;
   }
 }
 
