@@ -74,7 +74,7 @@ It prints the dashboard's URL first. Ctrl-C stops it and removes the cluster.
 	f.BoolVar(&o.keep, "keep", false, "keep the cluster directory after exit")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the dashboard (/), SSE (/events) and WebSocket (/ws)")
 	f.BoolVar(&o.stdout, "stdout", false, "also print every event on stdout, one JSON line each")
-	f.BoolVar(&o.verbose, "verbose", false, "log at level info (default: warnings only)")
+	f.BoolVar(&o.verbose, "verbose", false, "log at level info (default: errors only)")
 	return cmd
 }
 
@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, started *atomic.
 		cfg.Sinks = append(cfg.Sinks, config.Sink{Name: "stdout", Type: config.TypeStdout})
 	}
 	if !o.verbose {
-		cfg.Log.Level = "warn"
+		cfg.Log.Level = "error"
 	}
 	cfg.SetDefaults()
 	log := newLogger(cfg.Log)
@@ -113,7 +113,10 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, started *atomic.
 	}
 	started.Store(cluster)
 	if o.keep {
-		defer func() { _ = cluster.Stop(false); fmt.Fprintf(os.Stderr, "pgcdc demo: cluster kept in %s\n", cluster.Dir) }()
+		defer func() {
+			_ = cluster.Stop(false)
+			fmt.Fprintf(os.Stderr, "pgcdc demo: cluster kept in %s\n", cluster.Dir)
+		}()
 	} else {
 		defer cluster.Cleanup()
 	}
