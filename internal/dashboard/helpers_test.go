@@ -63,12 +63,15 @@ func pgcdcBinary(t testing.TB) string {
 	return binary
 }
 
-// testSchema has two tables: items, scoped by tenant, with whole old rows
-// (REPLICA IDENTITY FULL); notes with the default replica identity.
+// testSchema: items, with whole old rows (REPLICA IDENTITY FULL); notes
+// with the default replica identity; accounts, whose tenant is in the key
+// (pgcdc's scope check wants a forced filter's column there).
 const testSchema = `
 CREATE TABLE public.items (id serial PRIMARY KEY, tenant_id int NOT NULL, name text NOT NULL, status text NOT NULL DEFAULT 'new', qty int NOT NULL DEFAULT 1);
 ALTER TABLE public.items REPLICA IDENTITY FULL;
 CREATE TABLE public.notes (id serial PRIMARY KEY, body text NOT NULL);
+CREATE TABLE public.accounts (id serial, tenant_id int NOT NULL, name text NOT NULL, PRIMARY KEY (id, tenant_id));
+ALTER TABLE public.accounts REPLICA IDENTITY FULL;
 `
 
 // env is a PostgreSQL cluster with testSchema and a pgcdc serving it.
