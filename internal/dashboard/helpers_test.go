@@ -373,7 +373,7 @@ func (b *browser) wait(what, cond string, timeout time.Duration) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout+time.Second)
 	defer cancel()
-	ok, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(timeout)))
+	ok, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(timeout)))
 	if err != nil || !ok {
 		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`JSON.stringify({conn: document.getElementById('conn')?.textContent.trim(), notice: document.getElementById('notice-text')?.textContent, err: document.getElementById('f-filter-error')?.textContent, stats: window.pgcdc?.stats()})`))
 		b.t.Fatalf("waiting for %s (%s): %v; page: %s", what, cond, err, state)
@@ -420,4 +420,57 @@ func (b *browser) keys(table, op string) map[int]bool {
 		}
 	}
 	return got
+}
+
+// demoProc is a running `pgcdc demo`.
+type demoProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// startDemo runs `pgcdc demo args...` and waits for its banner.
+func startDemo(t *testing.T, args ...string) *demoProc {
+	t.Helper()
+	d := &demoProc{out: &syncBuffer{}, done: make(chan struct{})}
+	d.cmd = exec.Command(pgcdcBinary(t), append([]string{"demo"}, args...)...)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	})
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(d.out.String(), "the dashboard is at") {
+		select {
+		case <-d.done:
+			t.Fatalf("pgcdc demo exited: %v\n%s", d.err, d.out.String())
+		case <-deadline:
+			t.Fatalf("no banner from pgcdc demo within 60s:\n%s", d.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return d
+}
+
+// stop interrupts the demo (Ctrl-C) and waits for a clean exit.
+func (d *demoProc) stop(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("pgcdc demo did not exit within 60s of SIGINT:\n%s", d.out.String())
+	}
+	if d.err != nil {
+		t.Errorf("pgcdc demo after SIGINT: %v\n%s", d.err, d.out.String())
+	}
 }

@@ -250,6 +250,7 @@ function openDetails(row) {
   }
   $('copy-status').textContent = '';
   $('details').showModal();
+  $('details-json').focus(); // the content first (and not a button an Enter's keypress would press)
 }
 
 $('details-close').addEventListener('click', () => $('details').close());
