@@ -133,4 +133,17 @@ func TestDashboardLive(t *testing.T) {
 		}
 		t.Logf("%d rows inserted during a 5 s pause, all in view after resume", len(want))
 	})
+
+	t.Run("10,000 rows", func(t *testing.T) {
+		b := b.on(t)
+		e.exec(`INSERT INTO items (tenant_id, name) SELECT 4, 'bulk' || i FROM generate_series(1, 10500) i`)
+		b.wait("the cap", `window.pgcdc.view().length === 10000`, 20*time.Second)
+		// Virtual: a screenful of rows in the DOM, the scroll height of all.
+		if n := eval[int](b, `document.querySelectorAll('#rows tr[data-id]').length`); n == 0 || n > 200 {
+			t.Errorf("%d rows in the DOM for 10,000 in view", n)
+		}
+		b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById('scroller').scrollTop = 1e9`))
+		last := e.ints(`SELECT id FROM items ORDER BY id DESC OFFSET 9999 LIMIT 1`)[0]
+		b.wait("the oldest row in view at the bottom", fmt.Sprintf(`[...document.querySelectorAll('#rows tr[data-id] .c-key')].some(td => td.textContent === 'id=%d')`, last), 5*time.Second)
+	})
 }

@@ -76,7 +76,7 @@ ALTER TABLE public.accounts REPLICA IDENTITY FULL;
 
 // env is a PostgreSQL cluster with testSchema and a pgcdc serving it.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *pgcluster.Cluster
 	db      *pgx.Conn
 	addr    string // pgcdc's listen address
@@ -88,7 +88,7 @@ type env struct {
 // newEnv starts a cluster and pgcdc with the server block extra (YAML
 // lines under server:, indented by four spaces) and the sinks sinks
 // (YAML list items, indented by two spaces; empty: one sse sink).
-func newEnv(t *testing.T, extra, sinks string) *env {
+func newEnv(t testing.TB, extra, sinks string) *env {
 	t.Helper()
 	cl := pgclustertest.Start(t, pgcluster.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -115,7 +115,7 @@ func newEnv(t *testing.T, extra, sinks string) *env {
 	return e
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -213,7 +213,7 @@ func (e *env) exec(sql string, args ...any) {
 // traffic runs sql every interval on a connection of its own until the
 // returned stop is called (stop waits for the last statement; calling it
 // again is a no-op).
-func (e *env) traffic(t *testing.T, interval time.Duration, sql string) (stop func()) {
+func (e *env) traffic(t testing.TB, interval time.Duration, sql string) (stop func()) {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), e.cluster.DSN(""))
 	if err != nil {
@@ -264,7 +264,7 @@ func (e *env) ints(sql string) []int {
 
 // browser is one headless chromium for a test function, with a tab.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	page *pageErrors
 }
@@ -276,7 +276,7 @@ type pageErrors struct {
 }
 
 // on returns b for a subtest: its failures fail t.
-func (b *browser) on(t *testing.T) *browser {
+func (b *browser) on(t testing.TB) *browser {
 	c := *b
 	c.t = t
 	return &c
@@ -298,7 +298,7 @@ func chromium(t testing.TB) string {
 
 // newBrowser starts chromium with a window of w x h CSS pixels, for the
 // rest of the test.
-func newBrowser(t *testing.T, w, h int) *browser {
+func newBrowser(t testing.TB, w, h int) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium(t)),

@@ -66,7 +66,13 @@ function schedule() {
   requestAnimationFrame(frame);
 }
 
+let frameMs = 0, frames = 0, eventMs = 0;
 function frame() {
+  const t0 = performance.now();
+  try { draw(); } finally { frameMs += performance.now() - t0; frames++; }
+}
+
+function draw() {
   dirty = false;
   store.trim();
   grid.keepPosition(store.take());
@@ -91,6 +97,11 @@ function frame() {
 
 // onEvent takes a change from the stream (live) or from /api/changes.
 function onEvent(ev, json, live = true) {
+  const t0 = performance.now();
+  try { take(ev, json, live); } finally { eventMs += performance.now() - t0; }
+}
+
+function take(ev, json, live) {
   const row = store.add(ev, json);
   if (!row) return;
   if (live) rates.count(row);
@@ -363,6 +374,7 @@ window.pgcdc = {
   },
   rows: () => store.rows.length,
   booted: () => booted,
+  resetStats: () => { lagCount = 0; longTasks = 0; longTaskMs = 0; frameMs = 0; frames = 0; eventMs = 0; },
   stats: () => {
     const n = Math.min(lagCount, lags.length);
     const sample = Array.from(lags.subarray(0, n)).sort((a, b) => a - b);
@@ -370,7 +382,7 @@ window.pgcdc = {
     return {
       rows: store.rows.length, pending: store.pending.length, dropped: store.dropped,
       lagSamples: lagCount, lagP50: q(0.5), lagP99: q(0.99), lagMax: n ? sample[n - 1] : 0,
-      longTasks, longTaskMs,
+      longTasks, longTaskMs, frames, frameMs, eventMs,
     };
   },
 };

@@ -64,7 +64,9 @@ export class Grid {
 
   render() {
     const n = this.store.length;
-    const h = this.scroller.clientHeight || 600;
+    // Never more rows than the window can show, even if the layout let
+    // the scroller grow.
+    const h = Math.min(this.scroller.clientHeight || 600, window.innerHeight || 1000);
     const head = this.table.tHead ? this.table.tHead.offsetHeight : 0;
     const scroll = Math.max(0, this.scroller.scrollTop - head);
     const first = Math.max(0, Math.floor(scroll / ROW_HEIGHT) - OVERSCAN);
