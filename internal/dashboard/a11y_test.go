@@ -100,11 +100,11 @@ func TestDashboardScreenshot(t *testing.T) {
 	d := startDemo(t, "--listen", addr, "--rate", "40")
 	b := newBrowser(t, 1400, 860)
 	b.open("http://" + addr + "/")
-	b.wait("a full page", `window.pgcdc.view().length >= 120 && document.querySelectorAll('#sparks canvas').length >= 3 && document.querySelector('#health table.sinks') && [...document.querySelectorAll('#rows tr[data-op=update] .c-changes')].some(td => td.textContent.includes('→'))`, 30*time.Second)
+	b.wait("a full page", `window.pgcdc.view().length >= 120 && document.querySelectorAll('#sparks canvas').length >= 3 && document.querySelector('#health table.sinks') && [...document.querySelectorAll('#rows tr[data-op=update] .c-changes')].some(td => td.textContent.includes('→')) && document.querySelectorAll('#rows .rcv.got').length > 20 && document.querySelector('#health tr[data-sink=live]')?.textContent.includes('1 client')`, 30*time.Second)
 	// An update row in view is selected, so the picture shows its changed
 	// columns.
 	b.do(10*time.Second, chromedp.Click(chromedp.ID("pause")))
-	b.wait("paused", `!document.getElementById('paused').hidden`, 5*time.Second)
+	b.wait("paused, every sink past the rows in view", `!document.getElementById('paused').hidden && document.querySelectorAll('#rows tr[data-id]:first-of-type .rcv.got, #rows tr[data-id] .rcv.got').length >= 3 * document.querySelectorAll('#rows tr[data-id]').length`, 10*time.Second)
 	b.do(10*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector('#rows tr[data-op=update]').focus()`))
 	img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {

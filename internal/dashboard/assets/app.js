@@ -14,7 +14,7 @@ import { changes, brief } from './diff.js';
 
 const CAP = 10000; // rows in view; the oldest leave
 const HISTORY = 1000; // rows loaded from /api/changes (its largest page)
-const STATUS_EVERY = 2000; // ms
+const STATUS_EVERY = 1000; // ms
 
 const $ = (id) => document.getElementById(id);
 const store = new Store(CAP);

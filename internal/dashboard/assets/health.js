@@ -63,7 +63,7 @@ export function renderHealth(el, st) {
 
 function sinkState(s) {
   const out = [];
-  if (s.clients !== undefined) out.push(`${num(s.clients)} clients`);
+  if (s.clients !== undefined) out.push(s.clients === 1 ? '1 client' : `${num(s.clients)} clients`);
   if (s.slow_disconnects !== undefined) out.push(`${num(s.slow_disconnects)} cut off as slow`);
   if (s.requests) {
     const failed = (s.requests['4xx'] || 0) + (s.requests['5xx'] || 0) + (s.requests.error || 0);
