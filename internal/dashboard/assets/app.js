@@ -10,7 +10,7 @@ import { Store } from './store.js';
 import { Grid } from './table.js';
 import { Rates } from './spark.js';
 import { fetchStatus, renderHealth } from './health.js';
-import { changes, brief } from './diff.js';
+import { changes, changeNodes } from './diff.js';
 
 const CAP = 10000; // rows in view; the oldest leave
 const HISTORY = 1000; // rows loaded from /api/changes (its largest page)
@@ -242,13 +242,7 @@ function openDetails(row) {
     ul.className = 'diff';
     for (const c of d.cols) {
       const li = document.createElement('li');
-      const b = document.createElement('b');
-      b.textContent = c.col;
-      const del = document.createElement('del');
-      del.textContent = brief(c.before, 200);
-      const ins = document.createElement('ins');
-      ins.textContent = brief(c.after, 200);
-      li.append(b, ': ', del, ' → ', ins);
+      li.append(...changeNodes(c, 200, ': '));
       ul.append(li);
     }
     if (d.note) {

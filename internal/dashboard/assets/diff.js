@@ -51,3 +51,15 @@ export function keyText(ev) {
   if (!k) return '';
   return Object.entries(k).map(([c, v]) => c + '=' + brief(v, 24)).join(' ');
 }
+
+// changeNodes renders one changed column as nodes: the column's name, the
+// old value struck through, the new one, each value cut to n characters.
+export function changeNodes(c, n, sep = ' ') {
+  const col = document.createElement('b');
+  col.textContent = c.col;
+  const del = document.createElement('del');
+  del.textContent = brief(c.before, n);
+  const ins = document.createElement('ins');
+  ins.textContent = brief(c.after, n);
+  return [col, sep, del, ' → ', ins];
+}

@@ -5,7 +5,7 @@
 // change), sorted by the column buttons, and show for updates the changed
 // columns before -> after and which sinks received the change.
 
-import { changes, brief } from './diff.js';
+import { changes, brief, changeNodes } from './diff.js';
 
 export const ROW_HEIGHT = 34; // px; matches tbody tr in app.css
 const OVERSCAN = 8;
@@ -118,13 +118,7 @@ export class Grid {
     for (const c of d.cols.slice(0, 4)) {
       const span = document.createElement('span');
       span.className = 'chg';
-      const col = document.createElement('b');
-      col.textContent = c.col;
-      const b = document.createElement('del');
-      b.textContent = brief(c.before, 18);
-      const a = document.createElement('ins');
-      a.textContent = brief(c.after, 18);
-      span.append(col, ' ', b, ' → ', a);
+      span.append(...changeNodes(c, 18));
       td.append(span);
     }
     if (d.cols.length > 4) td.append(` +${d.cols.length - 4} more`);
