@@ -96,6 +96,7 @@ const (
 	DefaultMaxMessageBytes = 64 << 10        // websocket only
 	DefaultSSEPath         = "/events"       // when there is one sse sink
 	DefaultWebSocketPath   = "/ws"           // when there is one websocket sink
+	DefaultDashboardPath   = "/"             // when an sse sink exists
 	DefaultWebhookTimeout  = 10 * time.Second
 	DefaultWebhookFormat   = FormatEvent
 	DefaultBatchMaxEvents  = 1
@@ -209,6 +210,24 @@ func (c *Config) SetDefaults() {
 			setDefault(&w.Retry.Initial, DefaultRetryInitial)
 			setDefault(&w.Retry.Max, DefaultRetryMax)
 			setDefault(&w.Retry.MaxElapsed, DefaultRetryMaxElapsed)
+		}
+	}
+	c.setDashboardDefaults()
+}
+
+// setDashboardDefaults points the dashboard at the first sse sink and
+// serves it at DefaultDashboardPath, when it is not disabled and an sse
+// sink exists (sink names are defaulted first).
+func (c *Config) setDashboardDefaults() {
+	d := &c.Dashboard
+	if d.Disabled || c.Server.Listen == "" {
+		return
+	}
+	for _, k := range c.Sinks {
+		if k.Type == TypeSSE && k.Name != "" {
+			setDefault(&d.Sink, k.Name)
+			setDefault(&d.Path, DefaultDashboardPath)
+			return
 		}
 	}
 }

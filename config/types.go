@@ -10,9 +10,25 @@ type Config struct {
 	Pipeline   Pipeline    `yaml:"pipeline"`
 	Server     Server      `yaml:"server"`
 	Sinks      []Sink      `yaml:"sinks"`
+	Dashboard  Dashboard   `yaml:"dashboard"`
 	Log        Log         `yaml:"log"`
 	HA         HA          `yaml:"ha"`   // config/nats.go
 	NATS       NATS        `yaml:"nats"` // config/nats.go
+}
+
+// Dashboard is the browser page of live changes (docs/dashboard.md),
+// served by the HTTP server whenever an sse sink exists. The page is
+// static; every data path it uses (the sse sink, /api/changes,
+// /api/status) passes the same gate as any client.
+type Dashboard struct {
+	// Disabled switches the page off.
+	Disabled bool `yaml:"disabled"`
+	// Path is where the page is served: a path ending in "/" (default
+	// "/"); its scripts and styles are served beneath it.
+	Path string `yaml:"path"`
+	// Sink names the sse sink the page streams from (default: the first
+	// sse sink); /api/changes serves the same sink's replay buffer.
+	Sink string `yaml:"sink"`
 }
 
 // Source configures the PostgreSQL replication source.

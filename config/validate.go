@@ -43,8 +43,36 @@ func (c *Config) validate(errs *errorList, needs Needs) {
 	c.validatePipeline(errs)
 	c.validateServer(errs)
 	c.validateSinks(errs, needs&NeedSinks != 0)
+	c.validateDashboard(errs)
 	c.validateLog(errs)
 	c.validateNATS(errs)
+}
+
+// validateDashboard checks the dashboard block: its path, and that it
+// names an sse sink (it streams from one).
+func (c *Config) validateDashboard(errs *errorList) {
+	d := c.Dashboard
+	if d.Disabled {
+		return
+	}
+	if p := d.Path; p != "" && (!strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || strings.ContainsAny(p, "{}?# \t\r\n")) {
+		errs.add("dashboard.path", "want a path that starts and ends with /, such as / or /dashboard/, without braces, spaces, ? or #")
+	}
+	if d.Sink == "" {
+		if d.Path != "" {
+			errs.add("dashboard.sink", "the dashboard streams from an sse sink and there is none: add one (type: sse), or set dashboard.disabled: true")
+		}
+		return
+	}
+	for _, k := range c.Sinks {
+		if k.Name == d.Sink {
+			if k.Type != TypeSSE {
+				errs.add("dashboard.sink", "sink %q is of type %s: the dashboard streams from an sse sink", d.Sink, k.Type)
+			}
+			return
+		}
+	}
+	errs.add("dashboard.sink", "no sink is named %q: name an sse sink", d.Sink)
 }
 
 // Warnings returns the problems of c that do not stop pgcdc but that the

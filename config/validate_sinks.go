@@ -19,7 +19,7 @@ import (
 var sinkName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 
 // reservedPaths are served by the HTTP server itself.
-var reservedPaths = []string{"/healthz", "/readyz", "/metrics", "/api/changes"}
+var reservedPaths = []string{"/healthz", "/readyz", "/metrics", "/api/changes", "/api/status", "/api/ticket", "/api/whoami"}
 
 // reservedHeaders are set by the webhook sink and cannot be configured.
 var reservedHeaders = []string{

@@ -25,7 +25,8 @@ func TestSetDefaults(t *testing.T) {
 			Connections: 10000, ConnectionsPerIP: 2000, SubscriptionsPerConnection: 64, ClientMessagesPerSecond: 20,
 			MaxHeaderBytes: 64 << 10, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		}},
-		Log: Log{Level: "info", Format: "text"},
+		Dashboard: Dashboard{Path: "/", Sink: "sse"},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 	broadcast := Broadcast{
 		Replay:       Replay{MaxEvents: 10000, MaxBytes: 32 << 20, MaxAge: time.Hour},

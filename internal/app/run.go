@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ type Options struct {
 	// delivered (--until-lsn).
 	StopAt  pipeline.LSN
 	Version string
+	// Listening, when not nil, is told the HTTP server's address once it
+	// listens (pgcdc demo prints its URLs).
+	Listening func(net.Addr)
 }
 
 // ConfigError marks an error the configuration is at fault for (cmd exits
@@ -95,8 +99,15 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
 		walEnd = w.WALEnd // resume ids beyond the server's WAL end get a reset
 	}
+	var running atomic.Pointer[pipeline.Pipeline] // for /api/status
+	sinkStatus := func() []pipeline.SinkStatus {
+		if p := running.Load(); p != nil {
+			return p.Status()
+		}
+		return nil
+	}
 	outs, err := wiring.Outputs(cfg, wiring.Deps{Log: log, Catalog: src.Catalog(), Stdout: os.Stdout, DB: wiring.Database(cfg.Source.DSN),
-		Server: server, Auth: authn, Version: version, WALEnd: walEnd, Snapshot: wiring.ClientSnapshots(src)})
+		Server: server, Auth: authn, Version: version, WALEnd: walEnd, Snapshot: wiring.ClientSnapshots(src), SinkStatus: sinkStatus})
 	if err != nil {
 		return configError(err)
 	}
@@ -118,8 +129,12 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (err error) {
 				})
 			}
 		}
-		if _, err := server.Listen(); err != nil {
+		addr, err := server.Listen()
+		if err != nil {
 			return fmt.Errorf("server.listen: %w", err)
+		}
+		if o.Listening != nil {
+			o.Listening(addr)
 		}
 	}
 
@@ -155,6 +170,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	opts := wiring.PipelineOptions(cfg, log)
 	opts.Shutdown, opts.Guard = stop, guard
 	p := pipeline.New(src, global, outs, opts)
+	running.Store(p)
 	log.Info("pgcdc running", "version", version, "slot", cfg.Source.Slot, "publication", cfg.Source.Publication, "sinks", len(outs))
 
 	// The server outlives the pipeline: the broadcast sinks send their last

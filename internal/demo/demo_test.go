@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,23 +47,68 @@ func TestSetupAndTraffic(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot('demo', 'pgoutput')`); err != nil {
 		t.Fatal(err)
 	}
-	tctx, stop := context.WithTimeout(ctx, 1500*time.Millisecond)
+	// Enough transactions for every kind, the big one included.
+	rate := 500.0
+	tctx, stop := context.WithTimeout(ctx, time.Duration(float64(BigEvery+50)/rate*float64(time.Second)))
 	defer stop()
-	if err := Traffic(tctx, cl.DSN(""), 40, slog.New(slog.DiscardHandler)); err != nil {
+	var logs strings.Builder
+	if err := Traffic(tctx, cl.DSN(""), rate, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 		t.Fatalf("Traffic: %v", err)
 	}
-	var users, orders int
-	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM orders)`).Scan(&users, &orders); err != nil {
+	if logs.Len() > 0 {
+		t.Errorf("the traffic's statements failed:\n%s", logs.String())
+	}
+	var customers, orders, repriced, deleted int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),
+  (SELECT count(*) FROM products WHERE price::text NOT LIKE '%.99'), (SELECT max(id) - count(*) FROM orders)`).Scan(&customers, &orders, &repriced, &deleted); err != nil {
 		t.Fatal(err)
 	}
-	if users < 1 || orders < 1 {
-		t.Errorf("after 1.5 s at 40/s: %d users, %d orders", users, orders)
+	if customers <= 5 || orders < BigRows || repriced == 0 || deleted == 0 {
+		t.Errorf("after %d transactions: %d customers (5 seeded), %d orders (want a big transaction of %d), %d products repriced, %d orders deleted",
+			BigEvery+50, customers, orders, BigRows, repriced, deleted)
 	}
-	var changes int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_logical_slot_peek_binary_changes('demo', NULL, NULL, 'proto_version', '1', 'publication_names', 'demo')`).Scan(&changes); err != nil {
+	var kinds []string
+	rows, err := conn.Query(ctx, `SELECT DISTINCT substring(encode(data, 'escape') from 1 for 1) FROM pg_logical_slot_peek_binary_changes('demo', NULL, NULL, 'proto_version', '1', 'publication_names', 'demo')`)
+	if err != nil {
 		t.Fatalf("decode the traffic through pgoutput: %v", err)
 	}
-	if changes < users+orders {
-		t.Errorf("%d pgoutput messages for %d users and %d orders", changes, users, orders)
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, k)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("decode the traffic through pgoutput: %v", err)
+	}
+	for _, want := range []string{"I", "U", "D"} { // pgoutput's insert, update and delete messages
+		if !slices.Contains(kinds, want) {
+			t.Errorf("the traffic decoded to messages %v: no %q", kinds, want)
+		}
+	}
+}
+
+// The receiver answers 2xx, and 503 for the configured share of requests.
+func TestReceiver(t *testing.T) {
+	for _, c := range []struct {
+		rate float64
+		want int
+	}{{0, http.StatusNoContent}, {1, http.StatusServiceUnavailable}} {
+		rc, err := StartReceiver(c.rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(rc.URL, "application/json", strings.NewReader(`[{"id":"x"}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("fail rate %v: %d, want %d", c.rate, resp.StatusCode, c.want)
+		}
+		if err := rc.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -61,6 +61,7 @@ const (
 	PathChanges = "/api/changes"
 	PathTicket  = "/api/ticket"
 	PathWhoami  = "/api/whoami"
+	PathStatus  = "/api/status"
 )
 
 // Streamer is implemented by handlers that hold long-lived streams (the

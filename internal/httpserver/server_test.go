@@ -38,6 +38,9 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 		{Name: "live", Type: config.TypeSSE, Broadcast: config.Broadcast{AllowedOrigins: []string{"https://app.example.com"}}},
 		{Name: "ws", Type: config.TypeWebSocket, Broadcast: config.Broadcast{AllowedOrigins: []string{"https://app.example.com"}}},
 	}}
+	if _, custom := extra["/"]; custom {
+		cfg.Dashboard.Disabled = true // the test serves its own page at /
+	}
 	if cfg.Server.Listen == "" {
 		cfg.Server.Listen = "127.0.0.1:0"
 	}

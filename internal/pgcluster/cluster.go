@@ -60,6 +60,9 @@ type Cluster struct {
 // FindBinDir locates the PostgreSQL server binaries.
 func FindBinDir() (string, error) {
 	if d := os.Getenv("PGCDC_PG_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("PGCDC_PG_BIN is %s, which has no initdb: point it at the directory of PostgreSQL's server binaries, or unset it. %s", d, installHint)
+		}
 		return d, nil
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
@@ -75,8 +78,11 @@ func FindBinDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", errors.New("PostgreSQL server binaries (initdb, postgres) not found: install them (Debian: apt-get install postgresql) or set PGCDC_PG_BIN")
+	return "", errors.New("PostgreSQL server binaries (initdb, postgres) not found. " + installHint + ", or set PGCDC_PG_BIN to their directory")
 }
+
+// installHint says how to install PostgreSQL's server binaries.
+const installHint = "Install them: apt-get install postgresql (Debian, Ubuntu), dnf install postgresql-server (Fedora), brew install postgresql@15 (macOS)"
 
 func versionOf(dir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))

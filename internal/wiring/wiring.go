@@ -54,6 +54,9 @@ type Deps struct {
 	// Outputs mounts its /api/ticket and /api/whoami.
 	Auth    *auth.Authenticator
 	Version string // for the webhook User-Agent
+	// SinkStatus, when not nil, is the pipeline's Status (it may return
+	// nil until the pipeline exists), for /api/status.
+	SinkStatus func() []pipeline.SinkStatus
 }
 
 // NeedsServer reports whether the config needs the HTTP server: an sse or
@@ -168,12 +171,14 @@ func filterProject(f *config.Filter, p *config.Project) (pipeline.Chain, error) 
 }
 
 // Outputs builds every configured sink with its own transforms, mounts
-// the sse and websocket sinks on d.Server at their paths, and
-// /api/changes over the first of them.
+// the sse and websocket sinks on d.Server at their paths, /api/changes
+// over the first of them (or the dashboard's sse sink), /api/ticket,
+// /api/whoami, /api/status and the dashboard page.
 func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 	outs := make([]pipeline.Output, 0, len(cfg.Sinks))
 	var gate *live.Gate
-	var changes http.Handler
+	var served *hub.Hub // the replay buffer /api/changes serves
+	var origins live.Origins
 	for i, sc := range cfg.Sinks {
 		if (sc.Type == config.TypeSSE || sc.Type == config.TypeWebSocket) && gate == nil {
 			var err error
@@ -194,21 +199,25 @@ func Outputs(cfg *config.Config, d Deps) ([]pipeline.Output, error) {
 			t = chain
 		}
 		outs = append(outs, pipeline.Output{Sink: sink, Transform: t})
-		if h != nil && changes == nil {
-			origins := live.NewOrigins(sc.AllowedOrigins)
-			changes = live.Changes(h, gate, origins)
-			if d.Auth != nil {
-				cat := func() pipeline.Catalog { return h.Catalog() }
-				for path, api := range map[string]http.Handler{httpserver.PathTicket: d.Auth.TicketHandler(), httpserver.PathWhoami: d.Auth.WhoamiHandler(cat)} {
-					if err := d.Server.Handle(path, gate.Guard(api, origins)); err != nil {
-						return nil, err
-					}
-				}
-			}
+		// The first broadcast sink's buffer, or the dashboard's sink's.
+		if h != nil && (served == nil || sc.Name == dashboardSink(cfg)) {
+			served, origins = h, live.NewOrigins(sc.AllowedOrigins)
 		}
 	}
-	if changes != nil {
-		if err := d.Server.Handle(httpserver.PathChanges, changes); err != nil {
+	if served == nil {
+		return outs, nil
+	}
+	cat := func() pipeline.Catalog { return served.Catalog() }
+	api := map[string]http.Handler{httpserver.PathChanges: live.Changes(served, gate, origins)}
+	if d.Auth != nil {
+		api[httpserver.PathTicket] = gate.Guard(d.Auth.TicketHandler(), origins)
+		api[httpserver.PathWhoami] = gate.Guard(d.Auth.WhoamiHandler(cat), origins)
+	}
+	if err := mountDashboard(cfg, d, gate, origins, api); err != nil {
+		return nil, err
+	}
+	for path, h := range api {
+		if err := d.Server.Handle(path, h); err != nil {
 			return nil, err
 		}
 	}
