@@ -7,6 +7,10 @@ type TableInfo struct {
 	Schema  string
 	Table   string
 	Columns []ColumnInfo
+	// FullIdentity: the table has REPLICA IDENTITY FULL, so an update's
+	// or a delete's old row carries every column (ColumnInfo.Key is then
+	// the event key: the primary key, or every column without one).
+	FullIdentity bool
 }
 
 // ColumnInfo describes one column of a published table.

@@ -176,7 +176,7 @@ func (c *catalog) primaryKey(relID uint32) ([]string, bool) {
 
 // fromRelation updates the catalog from a Relation message.
 func (c *catalog) fromRelation(rel *relation) {
-	t := pipeline.TableInfo{Schema: rel.schema, Table: rel.name, Columns: make([]pipeline.ColumnInfo, len(rel.cols))}
+	t := pipeline.TableInfo{Schema: rel.schema, Table: rel.name, Columns: make([]pipeline.ColumnInfo, len(rel.cols)), FullIdentity: rel.identity == 'f'}
 	for i, col := range rel.cols {
 		t.Columns[i] = pipeline.ColumnInfo{Name: col.name, Kind: col.conv.kind, Type: col.conv.typ, Key: col.key}
 	}
@@ -195,7 +195,7 @@ func (c *catalog) fromRelation(rel *relation) {
 }
 
 func sameTable(a, b pipeline.TableInfo) bool {
-	return a.Schema == b.Schema && a.Table == b.Table && slices.Equal(a.Columns, b.Columns)
+	return a.Schema == b.Schema && a.Table == b.Table && a.FullIdentity == b.FullIdentity && slices.Equal(a.Columns, b.Columns)
 }
 
 // publishedQuery lists the columns of every table of a publication, with
@@ -255,6 +255,8 @@ func loadPublished(ctx context.Context, conn *pgx.Conn, publication string, type
 		}
 		if cl.identity == "f" {
 			full[k] = cl.relID
+			t.FullIdentity = true
+			tables[k] = t
 		}
 	}
 	// A FULL table without a primary key is keyed by its whole row, as

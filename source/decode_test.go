@@ -115,7 +115,7 @@ INSERT INTO types VALUES (2, `+strings.Join(nulls, ", ")+`)`)
 }
 
 func TestDecodeToastIdentityAndKeys(t *testing.T) {
-	cl, col, _ := startSource(t, `
+	cl, col, src := startSource(t, `
 CREATE TABLE docs (id int PRIMARY KEY, title text, body text);
 ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE full_docs (id int PRIMARY KEY, title text, body text);
@@ -162,6 +162,14 @@ TRUNCATE docs, full_docs;`)
 	}
 	if got := string(evs[6].Before.AppendJSON(nil)); got != `{"id":1,"title":"c","body":"b"}` {
 		t.Errorf("FULL delete before = %s", got)
+	}
+	// The catalog says old rows of full_docs are whole (the auth scope
+	// check relies on it), and not those of docs.
+	if info, _ := src.Catalog().Table("public", "full_docs"); !info.FullIdentity {
+		t.Errorf("catalog of a FULL table: %+v, want FullIdentity", info)
+	}
+	if info, _ := src.Catalog().Table("public", "docs"); info.FullIdentity {
+		t.Errorf("catalog of a DEFAULT table: %+v, want not FullIdentity", info)
 	}
 	// A table without a primary key still streams.
 	if evs[7].Op != pipeline.OpInsert || evs[8].Op != pipeline.OpDelete || string(evs[8].Before.AppendJSON(nil)) != `{"a":1,"b":"x"}` {

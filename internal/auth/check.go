@@ -14,8 +14,8 @@ import (
 //
 //   - the filter's column must exist, or the filter would deny every row
 //     of the table;
-//   - the column must be part of the replica identity (the catalog's
-//     Key), because a delete is tested on its old row and an update's old
+//   - the column must be in the old rows PostgreSQL sends (the catalog's
+//     Key, or any column of a REPLICA IDENTITY FULL table), because a delete is tested on its old row and an update's old
 //     scope is found from it: PostgreSQL sends an old row with only the
 //     key columns unless the table has REPLICA IDENTITY FULL. Otherwise the
 //     error names the statement that fixes it.
@@ -33,7 +33,7 @@ func (p *Policy) CheckCatalog(cat pipeline.Catalog) error {
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("scope filter %q: table %s has no column %q, so the filter would hide every row of it: fix the filter, or leave the table out of the scope's tables", f.text, qualified(t), f.column))
-			case !col.Key:
+			case !col.Key && !t.FullIdentity:
 				errs = append(errs, fmt.Errorf("scope filter %q: column %q of %s is not in its replica identity, so deletes and updates cannot be scoped (PostgreSQL sends only the key of the old row): run ALTER TABLE %s REPLICA IDENTITY FULL", f.text, f.column, qualified(t), quoteTable(t)))
 			}
 		}

@@ -308,6 +308,10 @@ func TestCheckCatalog(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `ALTER TABLE "public"."orders" REPLICA IDENTITY FULL`) {
 		t.Errorf("CheckCatalog without the key: %v", err)
 	}
+	// REPLICA IDENTITY FULL: old rows carry tenant_id though the key is id.
+	if err := p.CheckCatalog(pipeline.StaticCatalog{{Schema: "public", Table: "orders", Columns: cols("id"), FullIdentity: true}}); err != nil {
+		t.Errorf("CheckCatalog of a FULL table keyed by id: %v", err)
+	}
 	err = p.CheckCatalog(pipeline.StaticCatalog{{Schema: "public", Table: "orders", Columns: []pipeline.ColumnInfo{{Name: "id", Key: true}}}})
 	if err == nil || !strings.Contains(err.Error(), `no column "tenant_id"`) {
 		t.Errorf("CheckCatalog without the column: %v", err)

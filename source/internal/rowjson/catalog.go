@@ -227,7 +227,8 @@ func (c *Catalog) read(ctx context.Context, names []Name) (map[string]*Table, er
 		t := tables[k]
 		if t == nil {
 			t = &Table{Schema: cl.schema, Name: cl.table, byName: map[string]int{}}
-			t.info = pipeline.TableInfo{Schema: cl.schema, Table: cl.table}
+			// The capture trigger stores row_to_json(OLD): whole old rows.
+			t.info = pipeline.TableInfo{Schema: cl.schema, Table: cl.table, FullIdentity: true}
 			tables[k] = t
 		}
 		t.byName[cl.name] = len(t.Cols)
