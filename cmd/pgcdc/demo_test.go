@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,8 +182,11 @@ func TestDemoDashboard(t *testing.T) {
 	lines := append([]string(nil), d.out...)
 	d.mu.Unlock()
 	for _, l := range lines {
+		// "  psql       psql -h <dir> -p <port> -U postgres"
 		if f := strings.Fields(l); len(f) > 3 && f[0] == "psql" {
-			dir = f[2]
+			if i := slices.Index(f, "-h"); i > 0 && i+1 < len(f) {
+				dir = f[i+1]
+			}
 		}
 	}
 	if dir == "" {
