@@ -188,6 +188,7 @@ func TestEdgeRestartResume(t *testing.T) {
 // receives every change meanwhile, in real time; when the receiver comes
 // back it gets every row, in order.
 func TestEdgeWebhookDownLiveFlows(t *testing.T) {
+	t.Parallel() // mostly waiting (an outage, a lease): runs beside the other waiting tests
 	cl, srv := natsSetup(t)
 	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
 	writer.waitLog("msg=streaming")

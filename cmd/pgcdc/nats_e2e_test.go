@@ -196,6 +196,7 @@ func TestNATSKillWriterMidWorkload(t *testing.T) {
 // seconds: pgcdc waits (it confirms nothing the stream does not have),
 // and after the restart the stream has every row exactly once in order.
 func TestNATSOutageWaits(t *testing.T) {
+	t.Parallel() // mostly waiting (an outage, a lease): runs beside the other waiting tests
 	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
@@ -243,6 +244,7 @@ func TestNATSOutageWaits(t *testing.T) {
 // stream; one node is killed mid-workload and restarted later; the stream
 // has every row once, in order.
 func TestNATSClusterNodeKilled(t *testing.T) {
+	t.Parallel() // mostly waiting (an outage, a lease): runs beside the other waiting tests
 	cl := pgclustertest.Start(t, pgcluster.Options{})
 	if _, err := cl.Psql(context.Background(), "", itemsSchema); err != nil {
 		t.Fatal(err)
@@ -350,6 +352,7 @@ func TestHAKillLeader(t *testing.T) {
 // exits non-zero without appending: the stream has every row once, in
 // order.
 func TestHAZombieLeader(t *testing.T) {
+	t.Parallel() // mostly waiting (an outage, a lease): runs beside the other waiting tests
 	cl, srv := natsSetup(t)
 	const lease = 2 * time.Second
 	ds := haReplicas(t, cl, srv.URL(), lease, 2)
