@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,6 +78,7 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	read := func(r *bufio.Scanner, into *[]string) {
 		defer wg.Done()
 		r.Buffer(make([]byte, 1<<20), 64<<20)
+		r.Split(completeLines)
 		for r.Scan() {
 			d.mu.Lock()
 			*into = append(*into, r.Text())
@@ -163,6 +165,19 @@ func (d *daemon) waitLog(substr string) {
 func (d *daemon) waitLines(n int, timeout time.Duration) {
 	d.t.Helper()
 	d.waitFor(fmt.Sprintf("%d events", n), timeout, func(out, _ []string) bool { return len(out) >= n })
+}
+
+// completeLines splits on '\n' and drops an unterminated tail: a SIGKILL
+// can cut the process off in the middle of writing a line, and half an
+// event is not one a consumer received.
+func completeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, bytes.TrimSuffix(data[:i], []byte("\r")), nil
+	}
+	if atEOF {
+		return len(data), nil, nil
+	}
+	return 0, nil, nil
 }
 
 // stop sends SIGTERM and waits for a clean exit.
