@@ -3,6 +3,7 @@
 # (real PostgreSQL clusters, real HTTP/SSE/WebSocket clients, headless
 # Chromium), then a short run of every fuzz target.
 set -euo pipefail
+trap 'echo "test.sh: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
@@ -28,16 +29,19 @@ go test -race -count=1 -timeout 20m ./...
 # Go 1.27): it is run once more; a real failure always writes its input to
 # testdata/fuzz/<target>/ and fails the suite.
 fuzztime=${FUZZTIME:-3s}
+# The inputs saved for a target (none when its corpus directory does not
+# exist: under pipefail a bare "ls dir | sort" would end the script).
+corpus_files() { if [ -d "$1" ]; then ls "$1" | sort; fi; }
 for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed 's/^func //' | sort -u); do
-  pkg=$(grep -rlE "^func ${target}\(" --include='*_test.go' . | head -1 | xargs dirname)
+  pkg=$(dirname "$(grep -rlE "^func ${target}\(" --include='*_test.go' . | sort | sed -n 1p)")
   corpus="${pkg}/testdata/fuzz/${target}"
   for try in 1 2; do
-    before=$(ls "$corpus" 2>/dev/null | sort)
+    before=$(corpus_files "$corpus")
     echo "fuzz ${pkg} ${target} (${fuzztime})"
     if out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1); then
       break
     fi
-    after=$(ls "$corpus" 2>/dev/null | sort)
+    after=$(corpus_files "$corpus")
     if [ "$try" = 1 ] && [ "$before" = "$after" ] && echo "$out" | grep -q 'context deadline exceeded'; then
       echo "fuzz ${target}: the fuzz coordinator's deadline race (golang/go#75804), no failing input written; running it again"
       continue
