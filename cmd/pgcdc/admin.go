@@ -22,7 +22,7 @@ func withDB(cmd *cobra.Command, fn func(ctx context.Context, cfg *config.Config,
 		return err
 	}
 	cfg := l.cfg
-	l.logWarnings(newLogger(cfg.Log))
+	l.logWarnings(app.NewLogger(cfg.Log))
 	scfg := wiring.SourceConfig(cfg)
 	scfg.ConfigPath = l.path
 	ctx := cmd.Context()

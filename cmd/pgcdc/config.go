@@ -99,18 +99,6 @@ func (l *loaded) logWarnings(log *slog.Logger) {
 	}
 }
 
-// newLogger builds the process logger from the config: to stderr, so that
-// stdout carries only events.
-func newLogger(c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
 // addNameFlags adds --slot and --publication, which override the config.
 func addNameFlags(cmd *cobra.Command) {
 	cmd.Flags().String("slot", "", "replication slot name (overrides source.slot)")

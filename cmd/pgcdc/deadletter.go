@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
+	"github.com/pgcdc/pgcdc/internal/app"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/sinks/webhook"
 )
@@ -28,7 +29,7 @@ the file; the rest stay for a later replay. It exits non-zero if any failed.`,
 			if err != nil {
 				return err
 			}
-			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			cfg, log := l.cfg, app.NewLogger(l.cfg.Log)
 			l.logWarnings(log)
 			sc, err := webhookSink(cfg, sinkName)
 			if err != nil {

@@ -26,7 +26,7 @@ itself. Run as many edges as you need.`,
 			if err != nil {
 				return err
 			}
-			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			cfg, log := l.cfg, app.NewLogger(l.cfg.Log)
 			l.logWarnings(log)
 			if err := app.CheckEdgeConfig(cfg); err != nil {
 				return withCode(exitConfig, err)

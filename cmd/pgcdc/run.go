@@ -27,7 +27,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, log := l.cfg, newLogger(l.cfg.Log)
+			cfg, log := l.cfg, app.NewLogger(l.cfg.Log)
 			l.logWarnings(log)
 			var stopAt pipeline.LSN
 			if until != "" {
