@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,4 +247,31 @@ func TestEdgeWebhookDownLiveFlows(t *testing.T) {
 	if p99 > time.Second {
 		t.Errorf("SSE p99 %s during the webhook outage: not real time", p99)
 	}
+}
+
+// TestEdgeFilterChecked: an edge checks its filters against the tables
+// the writer published, as run does against the database: a misspelt
+// column (or a value of the wrong type) stops it with exit 78 naming the
+// key, instead of serving streams from which the filter drops every
+// change; a filter that fits starts.
+func TestEdgeFilterChecked(t *testing.T) {
+	cl, srv := natsSetup(t)
+	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
+	writer.waitLog("msg=streaming")
+	if _, err := cl.Psql(context.Background(), "", `INSERT INTO items VALUES (1, 1, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	waitStream(t, srv.URL(), 1, time.Minute)
+	for _, tt := range []struct{ sinks, want string }{
+		{"  - {name: live, type: sse, filter: {where: [\"txnn=gt.1\"]}}\n", `sinks[0].filter.where[0]: unknown column "txnn" in public.items`},
+		{"  - {name: hook, type: webhook, url: \"http://127.0.0.1:1/x\", filter: {where: [\"txn=gt.abc\"]}}\n", `sinks[0].filter.where[0]`},
+	} {
+		code, out := runOnce(t, "edge", "-c", edgeConfig(t, srv.URL(), tt.sinks))
+		if code != exitConfig || !strings.Contains(out, tt.want) {
+			t.Errorf("edge with %s: exit %d, want %d and %q; output:\n%s", tt.sinks, code, exitConfig, tt.want, out)
+		}
+	}
+	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, filter: {where: [\"txn=gt.0\"]}}\n"))
+	edge.waitLog("pgcdc edge running")
+	edge.stop()
 }

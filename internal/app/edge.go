@@ -129,14 +129,36 @@ func Edge(ctx context.Context, cfg *config.Config, o Options) error {
 			return fmt.Errorf("source: %w", err)
 		}
 	}
+	// The configured filters and projections are checked against the
+	// tables the writer published (its catalog in the stream's bucket),
+	// now and whenever that catalog changes, as run checks them against
+	// the database: a misspelt column stops the edge instead of dropping
+	// every change. Every pipeline reads the same catalog: the first one
+	// watches it for all.
+	checks, err := wiring.FilterChecks(cfg)
+	if err != nil {
+		return configError(err)
+	}
+	if authn != nil {
+		checks = append(checks, wiring.AuthCheck(authn))
+	}
+	var guard func() error
+	if len(pipes) > 0 {
+		if guard, err = filterGuard(pipes[0].src.Catalog(), checks, log); err != nil {
+			return configError(err)
+		}
+	}
 
 	stop := pipeline.NewShutdown(cfg.Pipeline.DrainTimeout)
 	defer stop.Release()
 	g, gctx := errgroup.WithContext(ctx)
 	var pg errgroup.Group // the pipelines, for the server to outlive
-	for _, p := range pipes {
+	for i, p := range pipes {
 		opts := wiring.PipelineOptions(cfg, log.With("pipeline", p.name))
 		opts.Shutdown = stop
+		if i == 0 {
+			opts.Guard = guard
+		}
 		pl := pipeline.New(p.src, global, p.outs, opts)
 		pg.Go(func() error { return pl.Run(gctx) })
 	}

@@ -191,16 +191,25 @@ func (s *Source) Run(ctx context.Context, w pipeline.Writer, p pipeline.Progress
 	defer s.ready.Store(false)
 	startSeq, last, err := s.start(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing was read
+		}
 		return err
 	}
 	s.log.Info("reading the stream", "from_seq", startSeq, "last_seq", last)
 	cons, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: startSeq})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("consume stream %q from %d: %w", s.cfg.Stream, startSeq, err)
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * s.cfg.BatchEvents))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("consume stream %q: %w", s.cfg.Stream, err)
 	}
 	defer it.Stop()
