@@ -135,7 +135,10 @@ func TestEdgeRestartResume(t *testing.T) {
 	cl, srv := natsSetup(t)
 	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
 	writer.waitLog("msg=streaming")
-	ecfg := edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n  - {name: ws, type: websocket}\n")
+	// The test reads its SSE client to the end, then its WebSocket one: the
+	// WebSocket client's lag limit covers the whole workload, so that it is
+	// not cut off as slow meanwhile (this test is about resuming).
+	ecfg := edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n  - {name: ws, type: websocket, client_buffer: 10000}\n")
 	edge := startDaemon(t, "edge", "-c", ecfg)
 	addr := edge.serverAddr()
 	edge.waitLog("pgcdc edge running")
@@ -162,7 +165,7 @@ func TestEdgeRestartResume(t *testing.T) {
 
 	// The restarted edge's SSE ring holds 100 events: its client resumes
 	// from the stream (the hub's backfill), the WebSocket's from its ring.
-	edge2 := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, replay: {max_events: 100}}\n  - {name: ws, type: websocket}\n"))
+	edge2 := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, replay: {max_events: 100}}\n  - {name: ws, type: websocket, client_buffer: 10000}\n"))
 	addr2 := edge2.serverAddr()
 	sse2 := openSSE(t, "http://"+addr2+"/events?table=public.items", sseEvs[len(sseEvs)-1].ID)
 	ws2 := dialWS(t, addr2, wsEvs[len(wsEvs)-1].ID)
