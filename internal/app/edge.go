@@ -10,8 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pgcdc/pgcdc/config"
-	"github.com/pgcdc/pgcdc/internal/auth"
-	"github.com/pgcdc/pgcdc/internal/httpserver"
 	"github.com/pgcdc/pgcdc/internal/wiring"
 	"github.com/pgcdc/pgcdc/pipeline"
 	natssource "github.com/pgcdc/pgcdc/source/nats"
@@ -53,16 +51,9 @@ func Edge(ctx context.Context, cfg *config.Config, o Options) error {
 	if err != nil {
 		return configError(err)
 	}
-	var server *httpserver.Server
-	var authn *auth.Authenticator
-	if wiring.NeedsServer(cfg) {
-		if server, err = httpserver.New(cfg.Server, log); err != nil {
-			return configError(err)
-		}
-		// Cancelling ctx stops the key set refresh (jwks_url).
-		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
-			return configError(err)
-		}
+	server, authn, err := newServer(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
 	var pipes []*edgePipeline
 	live := &edgePipeline{name: "live", cfg: *cfg}

@@ -84,16 +84,9 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	if err != nil {
 		return configError(err)
 	}
-	var server *httpserver.Server
-	var authn *auth.Authenticator
-	if wiring.NeedsServer(cfg) {
-		if server, err = httpserver.New(cfg.Server, log); err != nil {
-			return configError(err)
-		}
-		// Cancelling ctx stops the key set refresh (jwks_url).
-		if authn, err = wiring.Authenticator(ctx, cfg.Server, log); err != nil {
-			return configError(err)
-		}
+	server, authn, err := newServer(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
 	var walEnd func() pipeline.LSN
 	if w, ok := src.(interface{ WALEnd() pipeline.LSN }); ok {
@@ -238,4 +231,22 @@ func filterGuard(cat pipeline.Catalog, checks wiring.Checks, log *slog.Logger) (
 		}
 		return nil
 	}, nil
+}
+
+// newServer builds the HTTP server and the authenticator when cfg needs
+// them (nil, nil otherwise). Cancelling ctx stops the key set refresh
+// (jwks_url).
+func newServer(ctx context.Context, cfg *config.Config, log *slog.Logger) (*httpserver.Server, *auth.Authenticator, error) {
+	if !wiring.NeedsServer(cfg) {
+		return nil, nil, nil
+	}
+	server, err := httpserver.New(cfg.Server, log)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
+	authn, err := wiring.Authenticator(ctx, cfg.Server, log)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
+	return server, authn, nil
 }

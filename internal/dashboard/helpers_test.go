@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgcdc/pgcdc/internal/logtest"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
@@ -128,32 +129,15 @@ func freeAddr(t testing.TB) string {
 // proc is a running pgcdc.
 type proc struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *logtest.Buffer
 	done chan struct{}
 	err  error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs pgcdc and waits until /readyz answers 200.
 func (e *env) start() {
 	e.t.Helper()
-	p := &proc{logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{logs: &logtest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(pgcdcBinary(e.t), "run", "-c", e.config)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.Env = append(os.Environ(), "JWT_SECRET="+jwtSecret)
@@ -425,7 +409,7 @@ func (b *browser) keys(table, op string) map[int]bool {
 // demoProc is a running `pgcdc demo`.
 type demoProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *logtest.Buffer
 	done chan struct{}
 	err  error
 }
@@ -433,7 +417,7 @@ type demoProc struct {
 // startDemo runs `pgcdc demo args...` and waits for its banner.
 func startDemo(t *testing.T, args ...string) *demoProc {
 	t.Helper()
-	d := &demoProc{out: &syncBuffer{}, done: make(chan struct{})}
+	d := &demoProc{out: &logtest.Buffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(pgcdcBinary(t), append([]string{"demo"}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pgcdc/pgcdc/internal/logtest"
 	"github.com/pgcdc/pgcdc/internal/natsconn"
 	"github.com/pgcdc/pgcdc/internal/natsembed/natsembedtest"
 	"github.com/pgcdc/pgcdc/pipeline"
@@ -128,7 +129,7 @@ func TestZombieIsFenced(t *testing.T) {
 	all := batches(40, 5, 0x1000000)
 	zombieIn := make(chan *pipeline.Batch, len(all))
 	leaderIn := make(chan *pipeline.Batch, len(all))
-	var zlog syncBuffer
+	var zlog logtest.Buffer
 	zombie, _ := New(testConfig(srv.URL()), slog.New(slog.NewTextHandler(&zlog, nil)))
 	leader, _ := New(testConfig(srv.URL()), nil)
 	zAcks, lAcks := newCounter(), newCounter()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/pgcdc/pgcdc/internal/logtest"
 )
 
 // New fails on what only the running process can check, before the sink
@@ -83,7 +85,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		http.Error(w, "rejected", http.StatusForbidden)
 	}))
 	defer srv.Close()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	dir := t.TempDir()
 	cfg := webhookConfig("leak", strings.Replace(srv.URL, "http://", "http://user:pw-s3cr3t@", 1)+"/in?token=qtok-s3cr3t")
 	cfg.Key = mustKey(t, secrets[0])
