@@ -152,6 +152,13 @@ func newKeySet(ctx context.Context, cfg JWTConfig, logger *slog.Logger) (keyfunc
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	httpTimeout := client.Timeout
+	if httpTimeout <= 0 {
+		httpTimeout = 10 * time.Second
+	}
 	refresh, minRefresh := cfg.JWKSRefresh, cfg.JWKSMinRefresh
 	if refresh <= 0 {
 		refresh = time.Hour
@@ -167,10 +174,15 @@ func newKeySet(ctx context.Context, cfg JWTConfig, logger *slog.Logger) (keyfunc
 		NoErrorReturnFirstHTTPReq: &fail,
 		RefreshInterval:           refresh,
 		RefreshUnknownKID:         rate.NewLimiter(rate.Every(minRefresh), 1),
-		// A token that would have to wait for the limiter fails now:
-		// rate.Limiter.Wait gives up at once when the wait would pass
-		// this deadline.
-		RateLimitWaitMax: time.Millisecond,
+		// jwkset bounds both the wait for the limiter and the refresh's
+		// HTTP request with this one deadline (jwkset v0.11.4 http.go),
+		// so it is the HTTP timeout: 1 ms made every unknown-kid refresh
+		// that took longer than a millisecond fail. A token that would
+		// wait longer for the limiter still fails at once
+		// (rate.Limiter.Wait gives up when the wait would pass the
+		// deadline); one that arrives within the timeout of the next
+		// allowed refresh waits for it.
+		RateLimitWaitMax: httpTimeout,
 		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
 			return func(ctx context.Context, err error) {
 				logger.WarnContext(ctx, "jwks refresh failed", "url", where, "err", err)
