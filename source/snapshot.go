@@ -462,8 +462,10 @@ const arenaSize = 256 << 10
 // readRows runs query (text results, so that values are PostgreSQL's text
 // output, as pgoutput sends them) and converts each row with codecs. It
 // stops after maxBytes of values (at least one row), reporting cut. The
-// connection runs with the replication session's settings.
-func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeRegistry, query string, params [][]byte, maxBytes int) (*chunkRows, bool, error) {
+// connection runs with the replication session's settings. rowsHint is
+// how many rows the query may return at most (0: unknown), so that the
+// row list is made once.
+func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeRegistry, query string, params [][]byte, maxBytes, rowsHint int) (*chunkRows, bool, error) {
 	rr := conn.PgConn().ExecParams(ctx, query, params, nil, nil, nil)
 	defer rr.Close()
 	fields := rr.FieldDescriptions()
@@ -488,7 +490,7 @@ func readRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, codecs *typeReg
 			nkey++
 		}
 	}
-	out := &chunkRows{keyIdx: p.keyIdx}
+	out := &chunkRows{keyIdx: p.keyIdx, rows: make([]readRow, 0, rowsHint), keyText: make([][]byte, 0, rowsHint*len(p.keyIdx))}
 	var arena []byte
 	var cols []pipeline.Column // rows' columns, allocated a chunk's worth at a time
 	bytes, cut := 0, false

@@ -396,7 +396,11 @@ func (w *snapWorker) send(ctx context.Context, conn *pgx.Conn, j *snapJob, plan 
 	if err := emitMessage(ctx, conn, watermark{Kind: wmLow, Slot: w.s.cfg.Slot, Job: j.id, Chunk: n, Run: w.run}); err != nil {
 		return nil, err
 	}
-	rows, cut, err := readRows(ctx, conn, plan, w.codecs, query, params, snapshotChunkBytes)
+	hint := 0
+	if paging {
+		hint = w.chunk
+	}
+	rows, cut, err := readRows(ctx, conn, plan, w.codecs, query, params, snapshotChunkBytes, hint)
 	if err != nil {
 		return nil, err
 	}
