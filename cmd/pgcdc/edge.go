@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"runtime/pprof"
-
 	"github.com/spf13/cobra"
 
 	"github.com/pgcdc/pgcdc/config"
@@ -31,22 +28,11 @@ itself. Run as many edges as you need.`,
 			if err := app.CheckEdgeConfig(cfg); err != nil {
 				return withCode(exitConfig, err)
 			}
-			if profile != "" {
-				f, err := os.Create(profile)
-				if err != nil {
-					return err
-				}
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			app.TuneMemory(cfg)
-			stopNATS, err := app.StartEmbedded(cfg, log)
+			_, done, err := startProcess(cfg, log, profile)
 			if err != nil {
 				return err
 			}
-			defer stopNATS()
+			defer done()
 			ctx, stop := signalContext()
 			defer stop()
 			return withAppError(app.Edge(ctx, cfg, app.Options{Log: log, Version: version}))

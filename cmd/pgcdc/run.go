@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -35,22 +36,11 @@ func newRunCmd() *cobra.Command {
 					return withCode(exitUsage, fmt.Errorf("--until-lsn: %w", err))
 				}
 			}
-			if profile != "" {
-				f, err := os.Create(profile)
-				if err != nil {
-					return err
-				}
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			limit := app.TuneMemory(cfg)
-			stopNATS, err := app.StartEmbedded(cfg, log)
+			limit, done, err := startProcess(cfg, log, profile)
 			if err != nil {
 				return err
 			}
-			defer stopNATS()
+			defer done()
 			ctx, stop := signalContext()
 			defer stop()
 			log.Info("memory", "limit_bytes", limit, "max_inflight_bytes", cfg.Pipeline.MaxInflightBytes)
@@ -92,4 +82,35 @@ func withAppError(err error) error {
 		return withCode(exitConfig, ce.Err)
 	}
 	return err
+}
+
+// startProcess does what run and edge do before their work: a CPU profile
+// when asked for, the memory settings (it returns the limit in force) and
+// the embedded NATS server when configured. done undoes it.
+func startProcess(cfg *config.Config, log *slog.Logger, profile string) (limit int64, done func(), err error) {
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return 0, nil, err
+		}
+		undo = append(undo, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	limit = app.TuneMemory(cfg)
+	stopNATS, err := app.StartEmbedded(cfg, log)
+	if err != nil {
+		done()
+		return 0, nil, err
+	}
+	undo = append(undo, stopNATS)
+	return limit, done, nil
 }
