@@ -212,6 +212,12 @@ func writeConfig(t testing.TB, body string) string {
 
 // stdoutConfig streams every table of the cluster to stdout.
 func stdoutConfig(t *testing.T, cl *pgcluster.Cluster, extra string) string {
+	return streamConfig(t, cl, "{name: out, type: stdout}", extra)
+}
+
+// streamConfig streams every table of the cluster to one sink (a YAML
+// flow mapping); extra is appended to the config.
+func streamConfig(t *testing.T, cl *pgcluster.Cluster, sink, extra string) string {
 	return writeConfig(t, fmt.Sprintf(`source:
   dsn: %q
   create: true
@@ -220,9 +226,9 @@ func stdoutConfig(t *testing.T, cl *pgcluster.Cluster, extra string) string {
   reconnect: {initial: 100ms, max: 1s}
 server: {listen: "127.0.0.1:0"}
 sinks:
-  - {name: out, type: stdout}
+  - %s
 log: {level: info}
-%s`, cl.DSN(""), extra))
+%s`, cl.DSN(""), sink, extra))
 }
 
 // event is the part of an event the tests check.

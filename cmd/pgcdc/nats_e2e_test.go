@@ -21,17 +21,7 @@ import (
 // natsConfig streams every table of the cluster to the stream "pgcdc" on
 // the NATS servers at url.
 func natsConfig(t *testing.T, cl *pgcluster.Cluster, url, extra string) string {
-	return writeConfig(t, fmt.Sprintf(`source:
-  dsn: %q
-  create: true
-  tables: ["public.*"]
-  status_interval: 1s
-  reconnect: {initial: 100ms, max: 1s}
-server: {listen: "127.0.0.1:0"}
-sinks:
-  - {name: stream, type: nats, url: %q, stream: {name: pgcdc, create: true}}
-log: {level: info}
-%s`, cl.DSN(""), url, extra))
+	return streamConfig(t, cl, fmt.Sprintf("{name: stream, type: nats, url: %q, stream: {name: pgcdc, create: true}}", url), extra)
 }
 
 // natsSetup starts a PostgreSQL cluster with the items table and an
