@@ -140,6 +140,9 @@ func (d *decoder) handle(ctx context.Context, msg pglogrepl.Message) error {
 		d.commitLSN = pipeline.LSN(m.FinalLSN)
 		d.xid = m.Xid
 		d.commitTime = m.CommitTime
+		if d.snap != nil {
+			d.snap.onBegin(m.Xid)
+		}
 		d.seq = 0
 		d.events = make([]*pipeline.Event, 0, 8)
 		d.bytes = 0

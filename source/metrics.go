@@ -34,9 +34,11 @@ var (
 	metricSnapshotRows = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_snapshot_rows_total", Help: "Rows emitted as read events by snapshots."})
 	metricSnapshotDropped = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "pgcdc_snapshot_rows_superseded_total", Help: "Rows a snapshot read and did not emit because a change to the same key came between its watermarks (the change carries the row)."})
+		Name: "pgcdc_snapshot_rows_superseded_total", Help: "Rows a snapshot read and did not emit because a change to the same key was decoded while it was read (the change carries the row)."})
 	metricSnapshotChunksRetried = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_snapshot_chunks_retried_total", Help: "Snapshot chunks read again because a change between their watermarks could not be matched to a key."})
+	metricSnapshotVisibilityWaits = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "pgcdc_snapshot_visibility_waits_total", Help: "Times a snapshot chunk waited for a transaction already decoded to become visible to new snapshots (committed in the WAL, its backend not yet out of the proc array)."})
 	metricSnapshotRereads = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "pgcdc_snapshot_rows_reread_total", Help: "Rows read again because a change between the watermarks left a TOASTed value out."})
 )

@@ -17,10 +17,11 @@ import (
 // writes a high watermark. The slot reader sees the two watermarks as
 // logical decoding messages, in commit order with every change:
 //
-//   - between the low and the high watermark, a change to a key of the
-//     chunk's table marks that key: the chunk's read of it may be older or
-//     newer than the change, but the change itself carries the row as it
-//     is after it, so the read is dropped;
+//   - from the moment the chunk is registered (before its low watermark)
+//     to the high watermark, a change to a key of the chunk's table marks
+//     that key: the chunk's read of it may be older or newer than the
+//     change, but the change itself carries the row as it is after it, so
+//     the read is dropped;
 //   - at the high watermark, the rest of the chunk is emitted as read
 //     events inside the watermark's transaction: their ids sort at its
 //     commit position, after every change committed before it and before
@@ -29,7 +30,23 @@ import (
 // A read is therefore never older than a change already delivered for the
 // same key, and there is no gap: a key read before the low watermark and
 // changed before the high one is delivered by its change, and any other
-// key of the chunk by its read. A change that does not carry the paging
+// key of the chunk by its read.
+//
+// WAL order is not visibility order. A committing backend writes its
+// commit record, waits for the flush (and, with synchronous replication,
+// for a standby), and only then leaves the proc array: for that time its
+// transaction is in the WAL, may already be decoded and delivered, and
+// is still invisible to a new snapshot. A chunk read then would carry the
+// row as it was before, although its commit precedes the low watermark.
+// Two rules close this. Changes are marked from registration, not from
+// the low watermark, so a transaction decoded after registration drops
+// the read whatever its visibility. For those decoded before it, the
+// reader keeps the ids of the last transactions it began decoding
+// (recentXids); the worker reads the chunk in a REPEATABLE READ
+// transaction whose snapshot (pg_current_snapshot) must see every one of
+// them, and takes a new snapshot until it does (snapWorker.readSnapshot).
+// The chunk thus reflects every transaction decoded before registration,
+// and any later one is marked. A change that does not carry the paging
 // key (it cannot happen with the keys planTable chooses, but a table can
 // change under a running snapshot) poisons the chunk: it is read again. A
 // change that leaves a TOASTed value out (unchanged_toast) cannot stand in
@@ -81,8 +98,12 @@ type pendingChunk struct {
 	poisoned bool            // a change whose key could not be told
 	open     bool            // the low watermark was seen
 	// Set when the high watermark's transaction committed.
-	done    chan struct{}
-	end     pipeline.LSN
+	done chan struct{}
+	end  pipeline.LSN
+	// decoded holds the transactions the reader began decoding before
+	// registration (the newest recentXids): the chunk's read must see
+	// them all.
+	decoded []uint32
 	emitted int
 	dropped int
 	closed  bool
@@ -98,27 +119,59 @@ type snapCoord struct {
 	slot     string
 	mu       sync.Mutex
 	chunks   map[string]*pendingChunk   // by job/run/chunk
-	byTable  map[string][]*pendingChunk // the chunks open between their watermarks, by table
+	byTable  map[string][]*pendingChunk // the chunks registered and not yet emitted, by table
 	requests chan string                // job ids requested through the WAL
 	// inTxn is the chunk whose high watermark is in the transaction being
 	// decoded (reader-owned).
 	inTxn *pendingChunk
+	// recent is a ring of the ids of the last transactions the reader
+	// began decoding; recentN counts them all.
+	recentMu sync.Mutex
+	recent   []uint32
+	recentN  uint64
 }
+
+// recentXids is how many decoded transactions a chunk's read is checked
+// against. A transaction still invisible to new snapshots after this many
+// later ones were decoded would be missed (a backend stalled that long
+// between its commit record and leaving the proc array); at 10,000
+// transactions a second that is 0.8 s.
+const recentXids = 8192
 
 func newSnapCoord(slot string) *snapCoord {
 	return &snapCoord{slot: slot, chunks: map[string]*pendingChunk{}, byTable: map[string][]*pendingChunk{},
-		requests: make(chan string, 64)}
+		requests: make(chan string, 64), recent: make([]uint32, recentXids)}
 }
 
 func chunkID(job, run string, n int) string { return fmt.Sprintf("%s/%s/%d", job, run, n) }
 
-// register announces a chunk before its low watermark is written.
+// register announces a chunk before its low watermark is written: from
+// now on the reader marks the changes to its table, and pc.decoded holds
+// the transactions it began decoding before.
 func (c *snapCoord) register(pc *pendingChunk) {
 	pc.done = make(chan struct{})
 	pc.changed, pc.reread = map[string]bool{}, map[string]bool{}
 	c.mu.Lock()
 	c.chunks[chunkID(pc.job.id, pc.run, pc.n)] = pc
+	c.byTable[pc.table] = append(c.byTable[pc.table], pc)
 	c.mu.Unlock()
+	// After the chunk is in byTable: a transaction begun after this copy
+	// has all its changes marked.
+	c.recentMu.Lock()
+	n := min(c.recentN, uint64(len(c.recent)))
+	pc.decoded = make([]uint32, 0, n)
+	for i := c.recentN - n; i < c.recentN; i++ {
+		pc.decoded = append(pc.decoded, c.recent[i%uint64(len(c.recent))])
+	}
+	c.recentMu.Unlock()
+}
+
+// onBegin records the id of a transaction the reader begins decoding.
+func (c *snapCoord) onBegin(xid uint32) {
+	c.recentMu.Lock()
+	c.recent[c.recentN%uint64(len(c.recent))] = xid
+	c.recentN++
+	c.recentMu.Unlock()
 }
 
 // fill gives a registered chunk its rows, before its high watermark is
@@ -153,8 +206,8 @@ func (c *snapCoord) close(pc *pendingChunk) {
 	}
 }
 
-// active reports whether any chunk is open, so that the reader skips the
-// per-change lookup otherwise.
+// active reports whether any chunk is registered, so that the reader
+// skips the per-change lookup otherwise.
 func (c *snapCoord) active() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -226,7 +279,6 @@ func (c *snapCoord) onMessage(content []byte) ([]*pipeline.Event, error) {
 			return nil, nil // a crashed run's, or read again after a reconnect
 		}
 		pc.open = true
-		c.byTable[pc.table] = append(c.byTable[pc.table], pc)
 		return nil, nil
 	case wmHigh:
 		c.mu.Lock()

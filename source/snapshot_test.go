@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
@@ -463,5 +464,119 @@ CREATE PUBLICATION pgcdc FOR TABLE t`)
 	}
 	if err := src.SnapshotForClient(ctx, ClientSnapshot{Tables: []string{"public.t"}, Sink: "live", Client: "c1", MaxRows: 1000}); err != nil {
 		t.Fatalf("within the limit: %v", err)
+	}
+}
+
+// TestSnapshotWaitsForCommitNotYetVisible: a transaction committed in the
+// WAL, decoded and delivered, but not yet visible to new snapshots (its
+// backend waits for a synchronous standby that does not answer) is not
+// overwritten by a read that cannot see it: the snapshot waits until it
+// is visible, and the consumer ends with the row as it is.
+func TestSnapshotWaitsForCommitNotYetVisible(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	mustPsql(t, cl, `CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text);
+INSERT INTO t SELECT g, 0, 'n' FROM generate_series(1, 10) g;
+CREATE PUBLICATION pgcdc FOR TABLE t`)
+	col, stop := runSnapshotSource(t, cl, 5000)
+	col.waitCompleted(t, time.Minute)
+	ctx := context.Background()
+	_, db := connectSQL(t, cl.DSN(""))
+	if _, err := db.Exec(ctx, `SET synchronous_commit = local`); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER SYSTEM SET synchronous_standby_names = 'pgcdc_test_absent'`, `SELECT pg_reload_conf()`} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer, err := pgx.Connect(ctx, cl.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close(ctx)
+	var pid int
+	if err := writer.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	// pg_reload_conf signals; the writer's next statement may still run
+	// with the old setting. Wait until it sees the new one.
+	for {
+		var names string
+		if err := writer.QueryRow(ctx, `SHOW synchronous_standby_names`).Scan(&names); err != nil {
+			t.Fatal(err)
+		}
+		if names == "pgcdc_test_absent" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // no signal for a reloaded setting
+	}
+	updated := make(chan error, 1)
+	go func() {
+		_, err := writer.Exec(ctx, `UPDATE t SET v = 1 WHERE id = 5`)
+		updated <- err
+	}()
+	// The update is decoded and delivered while its backend still waits.
+	waitFor(t, col, func(e *pipeline.Event) bool { return e.Op == pipeline.OpUpdate })
+	var v int
+	if err := db.QueryRow(ctx, `SELECT v FROM t WHERE id = 5`).Scan(&v); err != nil || v != 0 {
+		t.Fatalf("the update should not be visible yet: v = %d, %v", v, err)
+	}
+	waits := testutil.ToFloat64(metricSnapshotVisibilityWaits)
+	if _, err := RequestSnapshot(ctx, db, "pgcdc", SnapshotRequest{Schema: "public", Table: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	completed := func() bool {
+		col.mu.Lock()
+		defer col.mu.Unlock()
+		n := 0
+		for _, e := range col.events {
+			if e.Op == pipeline.OpSnapshotCompleted {
+				n++
+			}
+		}
+		return n >= 2
+	}
+	// The snapshot waits (or, wrongly, completes without the update).
+	deadline := time.Now().Add(time.Minute)
+	for testutil.ToFloat64(metricSnapshotVisibilityWaits) <= waits && !completed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the snapshot neither waited nor completed")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a counter
+	}
+	waited := !completed()
+	if _, err := db.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-updated; err != nil {
+		t.Fatalf("the update, its wait cancelled: %v", err) // a warning: it committed locally
+	}
+	for deadline = time.Now().Add(time.Minute); !completed(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the second snapshot did not complete")
+		}
+		select {
+		case <-col.notify:
+		case <-time.After(time.Second):
+		}
+	}
+	stop()
+	if !waited {
+		t.Error("the snapshot completed while a transaction it had delivered was invisible to its reads")
+	}
+	m := newReplica(t)
+	reads := 0
+	for _, e := range col.events {
+		m.apply(e)
+		if e.Op == pipeline.OpRead {
+			reads++
+		}
+	}
+	compareRows(t, canonical(t, m.rows), tableRows(t, db))
+	if m.stale > 0 {
+		t.Errorf("%d reads were older than a change already applied", m.stale)
+	}
+	if reads != 20 {
+		t.Errorf("%d reads, want 10 for each snapshot", reads)
 	}
 }

@@ -60,6 +60,13 @@ func (w *snapWorker) sqlConn(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Watermarks and progress rows need no standby's acknowledgement: a
+	// lost one only means a chunk read again. Without this, a synchronous
+	// standby that does not answer would stop every snapshot.
+	if _, err := c.Exec(ctx, "SET synchronous_commit = local"); err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("snapshot: %w", explainSQLError(err))
+	}
 	w.conn = c
 	w.codecs = newTypeRegistry(func(ctx context.Context, oid uint32) (typeInfo, error) { return lookupTypeOn(ctx, c, oid) })
 	return c, nil
@@ -400,8 +407,15 @@ func (w *snapWorker) send(ctx context.Context, conn *pgx.Conn, j *snapJob, plan 
 	if paging {
 		hint = w.chunk
 	}
+	if err := w.readSnapshot(ctx, conn, pc); err != nil {
+		return nil, err
+	}
 	rows, cut, err := readRows(ctx, conn, plan, w.codecs, query, params, snapshotChunkBytes, hint)
+	if err == nil {
+		_, err = conn.Exec(ctx, "COMMIT")
+	}
 	if err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return nil, err
 	}
 	w.coord.fill(pc, rows, false)
@@ -411,6 +425,56 @@ func (w *snapWorker) send(ctx context.Context, conn *pgx.Conn, j *snapJob, plan 
 	}
 	ok = true
 	return pc, nil
+}
+
+// readSnapshot opens the REPEATABLE READ transaction a chunk is read in,
+// with a snapshot that sees every transaction the reader had begun
+// decoding when the chunk was registered (see snapshot_coord.go): while
+// one is committed in the WAL but not yet visible (its backend has not
+// left the proc array: a flush, or a synchronous standby, it waits for),
+// it takes a new snapshot, backing off up to 100 ms, and says so every
+// 10 s. There is no signal for a transaction becoming visible, hence the
+// polling; a chunk read without the wait could carry a row older than a
+// change already delivered.
+func (w *snapWorker) readSnapshot(ctx context.Context, conn *pgx.Conn, pc *pendingChunk) error {
+	waitFor := pc.decoded
+	delay := time.Millisecond
+	start, warned := time.Now(), time.Now()
+	for {
+		if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return fmt.Errorf("snapshot: begin the chunk's transaction: %w", explainSQLError(err))
+		}
+		var text string
+		err := conn.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&text)
+		var snap pgSnapshot
+		if err == nil {
+			snap, err = parsePGSnapshot(text)
+		}
+		if err != nil {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			return fmt.Errorf("snapshot: the chunk's snapshot: %w", err)
+		}
+		if waitFor = snap.invisible(waitFor); len(waitFor) == 0 {
+			return nil
+		}
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		metricSnapshotVisibilityWaits.Inc()
+		if time.Since(warned) >= 10*time.Second {
+			warned = time.Now()
+			w.log.Warn("snapshot: waiting for committed transactions to become visible (a synchronous standby not answering?)",
+				"snapshot", pc.job.id, "table", pc.table, "xids", waitFor, "waited", time.Since(start).Round(time.Second).String())
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
 }
 
 // await waits until the reader decoded pc's high watermark's transaction.
