@@ -135,10 +135,11 @@ func TestEdgeRestartResume(t *testing.T) {
 	cl, srv := natsSetup(t)
 	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
 	writer.waitLog("msg=streaming")
-	// The test reads its SSE client to the end, then its WebSocket one: the
-	// WebSocket client's lag limit covers the whole workload, so that it is
-	// not cut off as slow meanwhile (this test is about resuming).
-	ecfg := edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n  - {name: ws, type: websocket, client_buffer: 10000}\n")
+	// The test reads its SSE client to the end, then its WebSocket one:
+	// both clients' lag limits cover the whole workload, so that neither
+	// is cut off as slow meanwhile (this test is about resuming; a reader
+	// under -race on a loaded machine fell 1,055 events behind).
+	ecfg := edgeConfig(t, srv.URL(), "  - {name: live, type: sse, client_buffer: 10000}\n  - {name: ws, type: websocket, client_buffer: 10000}\n")
 	edge := startDaemon(t, "edge", "-c", ecfg)
 	addr := edge.serverAddr()
 	edge.waitLog("pgcdc edge running")
@@ -165,7 +166,7 @@ func TestEdgeRestartResume(t *testing.T) {
 
 	// The restarted edge's SSE ring holds 100 events: its client resumes
 	// from the stream (the hub's backfill), the WebSocket's from its ring.
-	edge2 := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, replay: {max_events: 100}}\n  - {name: ws, type: websocket, client_buffer: 10000}\n"))
+	edge2 := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, client_buffer: 10000, replay: {max_events: 100}}\n  - {name: ws, type: websocket, client_buffer: 10000}\n"))
 	addr2 := edge2.serverAddr()
 	sse2 := openSSE(t, "http://"+addr2+"/events?table=public.items", sseEvs[len(sseEvs)-1].ID)
 	ws2 := dialWS(t, addr2, wsEvs[len(wsEvs)-1].ID)
