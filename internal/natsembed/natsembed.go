@@ -93,13 +93,26 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	if o.Log != nil {
-		srv.SetLoggerV2(&logger{log: o.Log.With("component", "nats-server"), debug: o.Debug}, o.Debug, false, false)
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	lg := &logger{log: log.With("component", "nats-server"), debug: o.Debug, fatal: make(chan string, 1)}
+	srv.SetLoggerV2(lg, o.Debug, false, false)
 	go srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
+	ready := make(chan bool, 1)
+	go func() { ready <- srv.ReadyForConnections(30 * time.Second) }()
+	select {
+	case ok := <-ready:
+		if !ok {
+			srv.Shutdown()
+			return nil, fmt.Errorf("embedded nats: not accepting connections on %s after 30s (is the port taken? is %s writable?)", listen, o.DataDir)
+		}
+	case msg := <-lg.fatal:
+		// The server gave up (a port taken, a store it cannot open):
+		// say why at once instead of after the 30 s.
 		srv.Shutdown()
-		return nil, fmt.Errorf("embedded nats: not accepting connections on %s after 30s (is the port taken? is %s writable?)", listen, o.DataDir)
+		return nil, fmt.Errorf("embedded nats on %s: %s", listen, msg)
 	}
 	return &Server{srv: srv}, nil
 }
@@ -129,10 +142,12 @@ func hostPort(addr string) (string, int, error) {
 	return h, n, nil
 }
 
-// logger adapts the server's Logger interface to slog.
+// logger adapts the server's Logger interface to slog. The first fatal
+// error also goes to fatal, for Start to report.
 type logger struct {
 	log   *slog.Logger
 	debug bool
+	fatal chan string
 }
 
 func (l *logger) Noticef(format string, v ...any) {
@@ -140,8 +155,15 @@ func (l *logger) Noticef(format string, v ...any) {
 		l.log.Debug(fmt.Sprintf(format, v...))
 	}
 }
-func (l *logger) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *logger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *logger) Warnf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *logger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.log.Error(msg)
+	select {
+	case l.fatal <- msg:
+	default:
+	}
+}
 func (l *logger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *logger) Debugf(format string, v ...any) {
 	if l.debug {

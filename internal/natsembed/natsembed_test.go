@@ -2,6 +2,7 @@ package natsembed
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,19 @@ func TestStartRefuses(t *testing.T) {
 		if _, err := Start(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Start(%+v) = %v, want %q", c.o, err, c.want)
 		}
+	}
+}
+
+// TestStartPortTaken: a client port another process holds fails at once,
+// with the server's reason, not after the 30 s readiness wait.
+func TestStartPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = Start(Options{DataDir: t.TempDir(), Listen: l.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), l.Addr().String()) {
+		t.Fatalf("Start on a taken port: %v", err) // the 30 s wait says "not accepting connections"
 	}
 }

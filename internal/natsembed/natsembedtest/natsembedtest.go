@@ -6,6 +6,7 @@ package natsembedtest
 import (
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/pgcdc/pgcdc/internal/natsembed"
@@ -38,15 +39,36 @@ type Cluster struct {
 	t       testing.TB
 }
 
-// StartCluster starts n members on free ports.
+// StartCluster starts n members on free ports. The ports are picked
+// before the servers bind them, so another process may take one in
+// between (an outgoing connection's local port, on a busy machine): a
+// start that fails so is tried again on new ports.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t}
-	var client, route []string
-	for range n {
-		client = append(client, freeAddr(t))
-		route = append(route, freeAddr(t))
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *Cluster
+		if c, err = startCluster(t, n); err == nil {
+			t.Cleanup(func() {
+				for _, m := range c.Members {
+					m.Shutdown()
+				}
+			})
+			return c
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+		t.Logf("cluster start, attempt %d: %v", attempt, err)
 	}
+	t.Fatal(err)
+	return nil
+}
+
+func startCluster(t testing.TB, n int) (*Cluster, error) {
+	c := &Cluster{t: t}
+	addrs := freeAddrs(t, 2*n) // distinct: all held until all are picked
+	client, route := addrs[:n], addrs[n:]
 	for i := range n {
 		var routes []string
 		for j := range n {
@@ -66,19 +88,21 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			errs <- err
 		}()
 	}
+	var first error
 	for range n {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
-	t.Cleanup(func() {
+	if first != nil {
 		for _, m := range c.Members {
 			if m != nil {
 				m.Shutdown()
 			}
 		}
-	})
-	return c
+		return nil, first
+	}
+	return c, nil
 }
 
 // URLs is every member's client URL, comma-separated.
@@ -103,11 +127,16 @@ func (c *Cluster) StartMember(i int) {
 	c.Members[i] = s
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// freeAddrs returns n distinct free loopback addresses.
+func freeAddrs(t testing.TB, n int) []string {
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
