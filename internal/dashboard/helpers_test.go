@@ -105,15 +105,25 @@ func newEnv(t testing.TB, extra, sinks string) *env {
 	if sinks == "" {
 		sinks = "  - {name: live, type: sse}\n"
 	}
-	e := &env{t: t, cluster: cl, db: db, addr: freeAddr(t)}
-	e.base = "http://" + e.addr
-	e.config = filepath.Join(t.TempDir(), "pipeline.yaml")
-	yaml := fmt.Sprintf("source: {dsn: %q, create: true}\nserver:\n  listen: %q\n%ssinks:\n%slog: {level: info}\n", cl.DSN(""), e.addr, extra, sinks)
-	if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
+	e := &env{t: t, cluster: cl, db: db, config: filepath.Join(t.TempDir(), "pipeline.yaml")}
+	// A fixed address, so that a restarted pgcdc has the same one. It is
+	// free when picked; another process may take it before pgcdc binds it
+	// (an outgoing connection's local port, on a busy machine): then pgcdc
+	// says the address is in use, and another one is tried.
+	for attempt := 1; ; attempt++ {
+		e.addr = freeAddr(t)
+		e.base = "http://" + e.addr
+		yaml := fmt.Sprintf("source: {dsn: %q, create: true}\nserver:\n  listen: %q\n%ssinks:\n%slog: {level: info}\n", cl.DSN(""), e.addr, extra, sinks)
+		if err := os.WriteFile(e.config, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if e.launch() {
+			return e
+		}
+		if attempt == 3 {
+			t.Fatalf("pgcdc: three free addresses in a row were taken before it bound them:\n%s", e.proc.logs.String())
+		}
 	}
-	e.start()
-	return e
 }
 
 func freeAddr(t testing.TB) string {
@@ -137,6 +147,15 @@ type proc struct {
 // start runs pgcdc and waits until /readyz answers 200.
 func (e *env) start() {
 	e.t.Helper()
+	if !e.launch() {
+		e.t.Fatalf("pgcdc: %s is in use:\n%s", e.addr, e.proc.logs.String())
+	}
+}
+
+// launch starts pgcdc and waits until it is ready; it reports false when
+// pgcdc exited because its address is in use.
+func (e *env) launch() bool {
+	e.t.Helper()
 	p := &proc{logs: &logtest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(pgcdcBinary(e.t), "run", "-c", e.config)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -153,11 +172,14 @@ func (e *env) start() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		}
 		select {
 		case <-p.done:
+			if strings.Contains(p.logs.String(), "the address is in use") {
+				return false
+			}
 			e.t.Fatalf("pgcdc exited: %v\n%s", p.err, p.logs.String())
 		case <-time.After(50 * time.Millisecond):
 		}
