@@ -128,15 +128,23 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.Cleanup()
 		return nil, err
 	}
-	if c.Port, err = freePort(); err != nil {
-		c.Cleanup()
-		return nil, err
+	// The port is free when picked; another process may take it before
+	// the postmaster binds it (an outgoing connection's local port, on a
+	// busy machine): then another one is tried.
+	for attempt := 1; ; attempt++ {
+		if c.Port, err = freePort(); err != nil {
+			c.Cleanup()
+			return nil, err
+		}
+		err = c.Boot(ctx)
+		if err == nil {
+			return c, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			c.Cleanup()
+			return nil, err
+		}
 	}
-	if err := c.Boot(ctx); err != nil {
-		c.Cleanup()
-		return nil, err
-	}
-	return c, nil
 }
 
 func (c *Cluster) chown(path string) error {

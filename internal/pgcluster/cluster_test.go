@@ -2,6 +2,8 @@ package pgcluster_test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,5 +26,22 @@ func TestStartRestart(t *testing.T) {
 	}
 	if out, err := c.Psql(ctx, "", "SELECT 40+2"); err != nil || strings.TrimSpace(out) != "42" {
 		t.Fatalf("after restart: %q, %v", out, err)
+	}
+}
+
+// TestBootPortTaken: a port another process holds fails Boot with the
+// postmaster's "Address already in use", the words Start retries on.
+func TestBootPortTaken(t *testing.T) {
+	c := pgclustertest.Start(t, pgcluster.Options{})
+	if err := c.Stop(false); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(c.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := c.Boot(context.Background()); err == nil || !strings.Contains(err.Error(), "Address already in use") {
+		t.Fatalf("Boot on a taken port: %v", err)
 	}
 }
