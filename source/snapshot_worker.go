@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/pipeline"
 	"github.com/pgcdc/pgcdc/pipeline/transform"
 )
@@ -438,9 +439,9 @@ func (w *snapWorker) send(ctx context.Context, conn *pgx.Conn, j *snapJob, plan 
 // change already delivered.
 func (w *snapWorker) readSnapshot(ctx context.Context, conn *pgx.Conn, pc *pendingChunk) error {
 	waitFor := pc.decoded
-	delay := time.Millisecond
+	pause := backoff.Schedule{Initial: time.Millisecond, Max: 100 * time.Millisecond}
 	start, warned := time.Now(), time.Now()
-	for {
+	for attempt := 1; ; attempt++ {
 		if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 			return fmt.Errorf("snapshot: begin the chunk's transaction: %w", explainSQLError(err))
 		}
@@ -466,14 +467,9 @@ func (w *snapWorker) readSnapshot(ctx context.Context, conn *pgx.Conn, pc *pendi
 			w.log.Warn("snapshot: waiting for committed transactions to become visible (a synchronous standby not answering?)",
 				"snapshot", pc.job.id, "table", pc.table, "xids", waitFor, "waited", time.Since(start).Round(time.Second).String())
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, pause.Base(attempt)); err != nil {
+			return err
 		}
-		delay = min(2*delay, 100*time.Millisecond)
 	}
 }
 

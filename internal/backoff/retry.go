@@ -34,12 +34,5 @@ func (r *Retry) Wait(ctx context.Context, cause error) error {
 	if !r.Allows(time.Since(r.since) + d) {
 		return fmt.Errorf("gave up reconnecting after %s (source.reconnect.max_elapsed): %w", time.Since(r.since).Round(time.Second), cause)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return Sleep(ctx, d)
 }

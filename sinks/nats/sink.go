@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pgcdc/pgcdc/internal/backoff"
 	"github.com/pgcdc/pgcdc/internal/natsconn"
 	"github.com/pgcdc/pgcdc/pipeline"
 )
@@ -343,12 +344,8 @@ func (w *writer) resync(ctx context.Context) error {
 				"error", err, "after", w.broken, "unacked_batches", len(w.queue))
 			warned = time.Now()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(2*wait, s.cfg.RetryMax)
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	retry "github.com/pgcdc/pgcdc/internal/backoff"
 )
 
 // DeadLetter is one line of the dead-letter file: a request the receiver
@@ -91,7 +93,7 @@ func openLocked(ctx context.Context, path string, flag int) (*os.File, error) {
 			if ok {
 				break
 			}
-			if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			if err := retry.Sleep(ctx, 20*time.Millisecond); err != nil {
 				f.Close()
 				return nil, err
 			}

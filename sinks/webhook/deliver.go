@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	retry "github.com/pgcdc/pgcdc/internal/backoff"
 )
 
 // deliver sends req until the receiver answers 2xx, retrying transient
@@ -43,7 +45,7 @@ func (s *Sink) deliver(ctx context.Context, req *request) error {
 				s.metrics.retries.Inc()
 				s.log.Warn("webhook request failed, retrying", "webhook_id", req.id, "lsn", req.lsn,
 					"events", len(req.events), "attempt", attempt, "reason", res.describe(), "retry_in", d)
-				if err := sleep(ctx, d); err != nil {
+				if err := retry.Sleep(ctx, d); err != nil {
 					return err
 				}
 				continue
