@@ -3,9 +3,9 @@
 // it between reconnects (source.reconnect) and the webhook sink between
 // attempts of a request (sinks[].retry); both are a config.Backoff.
 //
-// It computes delays and nothing else: callers sleep with their own timers
-// (which testing/synctest controls) and keep their own attempt counter and
-// start time.
+// It computes delays, and Sleep waits one out (a timer, which
+// testing/synctest controls); callers keep their own attempt counter and
+// start time, or use Retry.
 package backoff
 
 import (
