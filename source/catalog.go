@@ -155,6 +155,19 @@ func (c *catalog) replace(tables map[string]pipeline.TableInfo, keys map[uint32]
 			changed = append(changed, t)
 		}
 	}
+	// A table gone since the last load keeps its key: its changes may be
+	// in the slot still, unread (a REPLICA IDENTITY FULL table dropped
+	// before they were decoded keeps its primary key as their key). OIDs
+	// are not reused before they wrap around, and the database's answer
+	// comes first (Source.primaryKey).
+	if keys == nil {
+		keys = map[uint32][]string{}
+	}
+	for relID, k := range c.keys {
+		if _, ok := keys[relID]; !ok {
+			keys[relID] = k
+		}
+	}
 	c.tables, c.keys = tables, keys
 	watchers := c.watchers
 	c.mu.Unlock()

@@ -158,3 +158,22 @@ func TestWALEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // no signal for "a keepalive arrived"
 	}
 }
+
+// TestCatalogReloadKeepsDroppedKeys: a reload after a table was dropped
+// keeps its primary key, which its changes still in the slot need (CI:
+// TestDroppedTypesAndTables failed when a reload, triggered by another
+// table's first Relation message, came before the dropped table's).
+func TestCatalogReloadKeepsDroppedKeys(t *testing.T) {
+	c := newCatalog()
+	c.replace(map[string]pipeline.TableInfo{"public.full_t": {Schema: "public", Table: "full_t"}}, map[uint32][]string{42: {"id"}})
+	c.replace(map[string]pipeline.TableInfo{"public.b": {Schema: "public", Table: "b"}}, map[uint32][]string{43: {"k"}})
+	if k, ok := c.primaryKey(42); !ok || strings.Join(k, ",") != "id" {
+		t.Fatalf("the dropped table's key after a reload: %v %v", k, ok)
+	}
+	if k, _ := c.primaryKey(43); strings.Join(k, ",") != "k" {
+		t.Fatalf("the new table's key: %v", k)
+	}
+	if _, ok := c.Table("public", "full_t"); ok {
+		t.Fatal("the dropped table is still published")
+	}
+}
