@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -445,8 +447,19 @@ func (w *snapWorker) readSnapshot(ctx context.Context, conn *pgx.Conn, pc *pendi
 		if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 			return fmt.Errorf("snapshot: begin the chunk's transaction: %w", explainSQLError(err))
 		}
+		// The snapshot and, the first time, the transactions waiting for
+		// a synchronous standby: committed, not yet visible, whether this
+		// process decoded them or not (one decoded before a restart). Only
+		// those of sessions the role may see in pg_stat_activity (its own,
+		// or all with pg_read_all_stats); pg_xact_status cannot tell, as
+		// it asks the proc array first. One that starts waiting later
+		// commits after registration, so its changes are marked: asking
+		// again would wait for ever under a steady synchronous load.
 		var text string
-		err := conn.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&text)
+		var committed []string
+		err := conn.QueryRow(ctx, `SELECT pg_current_snapshot()::text,
+  CASE WHEN $1 THEN array(SELECT backend_xid::text FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND backend_xid IS NOT NULL) END`,
+			attempt == 1).Scan(&text, &committed)
 		var snap pgSnapshot
 		if err == nil {
 			snap, err = parsePGSnapshot(text)
@@ -455,7 +468,13 @@ func (w *snapWorker) readSnapshot(ctx context.Context, conn *pgx.Conn, pc *pendi
 			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 			return fmt.Errorf("snapshot: the chunk's snapshot: %w", err)
 		}
-		if waitFor = snap.invisible(waitFor); len(waitFor) == 0 {
+		waitFor = snap.invisible(waitFor)
+		for _, c := range committed {
+			if x, err := strconv.ParseUint(c, 10, 64); err == nil && !slices.Contains(waitFor, uint32(x)) {
+				waitFor = append(waitFor, uint32(x))
+			}
+		}
+		if len(waitFor) == 0 {
 			return nil
 		}
 		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
