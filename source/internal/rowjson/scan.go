@@ -1,9 +1,11 @@
 package rowjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // errSyntax reports JSON that is not valid.
@@ -239,19 +241,19 @@ func eachElement(arr []byte, fn func(val []byte) error) error {
 }
 
 // unquote returns the content of the JSON string s (quotes included). A
-// string without escapes is returned as a subslice of s.
+// string without escapes is returned as a subslice of s; one with escapes
+// or with bytes that are not UTF-8 is decoded by encoding/json (which
+// turns those bytes into U+FFFD), so that both read alike.
 func unquote(s []byte) ([]byte, error) {
 	inner := s[1 : len(s)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			var out string
-			if err := json.Unmarshal(s, &out); err != nil {
-				return nil, err
-			}
-			return []byte(out), nil
-		}
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return inner, nil
 	}
-	return inner, nil
+	var out string
+	if err := json.Unmarshal(s, &out); err != nil {
+		return nil, err
+	}
+	return []byte(out), nil
 }
 
 func kindOf(c byte) string {
