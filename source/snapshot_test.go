@@ -185,7 +185,13 @@ func writer(ctx context.Context, t *testing.T, cl *pgcluster.Cluster, maxID, new
 // collector until stop, returning it.
 func runSnapshotSource(t *testing.T, cl *pgcluster.Cluster, chunk int) (*collector, func()) {
 	t.Helper()
-	conn, err := NewConnector(cl.DSN(""))
+	return runSnapshotSourceAs(t, cl.DSN(""), chunk)
+}
+
+// runSnapshotSourceAs is runSnapshotSource for the role of dsn.
+func runSnapshotSourceAs(t *testing.T, dsn string, chunk int) (*collector, func()) {
+	t.Helper()
+	conn, err := NewConnector(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,5 +597,41 @@ CREATE PUBLICATION pgcdc FOR TABLE t`)
 	}
 	if reads != 10 {
 		t.Errorf("%d reads of the requested snapshot, want 10", reads)
+	}
+}
+
+// TestSnapshotNonSuperuser: an initial snapshot under writes as a role that
+// is not a superuser (REPLICATION, CREATE on the database for pgcdc's
+// progress table, the owner of the table), as on a managed database: the
+// progress table, the watermarks, the chunk's snapshot and its check of
+// pg_stat_activity all work, and the consumer ends with the table.
+func TestSnapshotNonSuperuser(t *testing.T) {
+	cl := pgclustertest.Start(t, pgcluster.Options{})
+	mustPsql(t, cl, `CREATE ROLE app LOGIN PASSWORD 'app-pw' REPLICATION;
+GRANT CREATE ON DATABASE postgres TO app;
+CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text); ALTER TABLE t OWNER TO app;
+INSERT INTO t SELECT g, 0, 'n' FROM generate_series(1, 3000) g;
+CREATE PUBLICATION pgcdc FOR TABLE t; ALTER PUBLICATION pgcdc OWNER TO app`)
+	col, stop := runSnapshotSourceAs(t, cl.UserDSN("app", "app-pw", ""), 500)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go writer(ctx, t, cl, 3000, 1_000_000, &wg)
+	col.waitCompleted(t, time.Minute)
+	cancel()
+	wg.Wait()
+	mustPsql(t, cl, `INSERT INTO t VALUES (-1, 0, 'marker')`)
+	waitFor(t, col, func(e *pipeline.Event) bool {
+		return e.Op == pipeline.OpInsert && strings.Contains(string(e.Encoded()), `"marker"`)
+	})
+	stop()
+	m := newReplica(t)
+	for _, e := range col.events {
+		m.apply(e)
+	}
+	_, db := connectSQL(t, cl.DSN(""))
+	compareRows(t, canonical(t, m.rows), tableRows(t, db))
+	if m.stale > 0 || m.reads < 1500 {
+		t.Errorf("%d stale reads, %d reads of 3000 rows", m.stale, m.reads)
 	}
 }
