@@ -127,3 +127,12 @@ func TestSnapCoordMarksFromRegistration(t *testing.T) {
 		t.Fatalf("decoded: %d entries from %d", len(pc3.decoded), pc3.decoded[0])
 	}
 }
+
+// BenchmarkOnBegin is the reader's cost per decoded transaction of keeping
+// the ring of recent transaction ids.
+func BenchmarkOnBegin(b *testing.B) {
+	c := newSnapCoord("s")
+	for i := range b.N {
+		c.onBegin(uint32(i))
+	}
+}
