@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgcdc/pgcdc/internal/freeaddr"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
@@ -15,12 +16,11 @@ import (
 // freeAddr returns a loopback address nothing listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := freeaddr.Loopback(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs[0]
 }
 
 // expectHealth runs pgcdc health and checks its exit code and its one

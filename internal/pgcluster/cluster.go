@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pgcdc/pgcdc/internal/freeaddr"
 )
 
 // Password is the superuser password of every throwaway cluster. TCP
@@ -132,7 +133,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// the postmaster binds it (an outgoing connection's local port, on a
 	// busy machine): then another one is tried.
 	for attempt := 1; ; attempt++ {
-		if c.Port, err = freePort(); err != nil {
+		if c.Port, err = freeaddr.Port(); err != nil {
 			c.Cleanup()
 			return nil, err
 		}
@@ -343,15 +344,6 @@ func (c *Cluster) Psql(ctx context.Context, db, sql string) (string, error) {
 
 // BinDir returns the directory of the server binaries.
 func (c *Cluster) BinDir() string { return c.binDir }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

@@ -5,10 +5,10 @@ package natsembedtest
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 
+	"github.com/pgcdc/pgcdc/internal/freeaddr"
 	"github.com/pgcdc/pgcdc/internal/natsembed"
 )
 
@@ -129,14 +129,9 @@ func (c *Cluster) StartMember(i int) {
 
 // freeAddrs returns n distinct free loopback addresses.
 func freeAddrs(t testing.TB, n int) []string {
-	var out []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		out = append(out, l.Addr().String())
+	addrs, err := freeaddr.Loopback(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return addrs
 }
