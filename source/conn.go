@@ -61,19 +61,7 @@ func (c *Connector) Replication(ctx context.Context) (*pgconn.PgConn, error) {
 
 // SQL opens an ordinary connection for catalog queries and administration.
 func (c *Connector) SQL(ctx context.Context) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(c.dsn)
-	if err != nil {
-		return nil, &FatalError{fmt.Errorf("parse source.dsn: invalid connection string")}
-	}
-	cfg.RuntimeParams["application_name"] = "pgcdc"
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 10 * time.Second
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, describeConnectError(ctx, err, &cfg.Config)
-	}
-	return conn, nil
+	return c.sqlConn(ctx, map[string]string{"application_name": "pgcdc"})
 }
 
 // sessionSQL opens an ordinary connection with the replication session's
@@ -81,14 +69,22 @@ func (c *Connector) SQL(ctx context.Context) (*pgx.Conn, error) {
 // pgoutput would send (snapshots), and without JIT compilation, which
 // costs each chunk query far more than it saves.
 func (c *Connector) sessionSQL(ctx context.Context) (*pgx.Conn, error) {
+	params := map[string]string{"jit": "off"}
+	for k, v := range sessionParams {
+		params[k] = v
+	}
+	return c.sqlConn(ctx, params)
+}
+
+// sqlConn opens an ordinary connection with these runtime parameters set.
+func (c *Connector) sqlConn(ctx context.Context, params map[string]string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(c.dsn)
 	if err != nil {
 		return nil, &FatalError{fmt.Errorf("parse source.dsn: invalid connection string")}
 	}
-	for k, v := range sessionParams {
+	for k, v := range params {
 		cfg.RuntimeParams[k] = v
 	}
-	cfg.RuntimeParams["jit"] = "off"
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
