@@ -52,7 +52,7 @@ func newRunCmd() *cobra.Command {
 	addNameFlags(cmd)
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
-	cmd.Flags().StringVar(&until, "until-lsn", "", "stop by itself once everything up to this WAL position (e.g. 0/16B3748) is delivered and confirmed")
+	cmd.Flags().StringVar(&until, "until-lsn", "", "stop by itself once every transaction whose commit ends at or before this WAL position (e.g. 0/16B3748) is delivered and confirmed")
 	return cmd
 }
 
