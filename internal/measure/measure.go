@@ -64,3 +64,34 @@ func CPUSince(before, after map[int]time.Duration) time.Duration {
 	}
 	return d
 }
+
+// WatchPeak samples the peak resident set (VmHWM) of the running process
+// pid every interval until the returned function is called, which returns
+// the largest sample in KiB (0 where /proc is not available). Unlike
+// Exited's getrusage figure it is the child's own: a fresh address space
+// after exec(2) starts its high-water mark at zero. What the child adds
+// in its last interval before it exits is missed.
+func WatchPeak(pid int, interval time.Duration) (stop func() int64) {
+	done := make(chan struct{})
+	result := make(chan int64, 1)
+	go func() {
+		var peak int64
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if _, p, err := ProcessMemory(pid); err == nil {
+				peak = max(peak, p)
+			}
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		return <-result
+	}
+}

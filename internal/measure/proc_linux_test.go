@@ -5,6 +5,7 @@ package measure
 import (
 	"os"
 	"regexp"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -91,5 +92,34 @@ func TestGroupCPU(t *testing.T) {
 func TestLoadAverage(t *testing.T) {
 	if got := LoadAverage(); !regexp.MustCompile(`^\d+\.\d\d \d+\.\d\d \d+\.\d\d$`).MatchString(got) {
 		t.Errorf("LoadAverage = %q, want three numbers", got)
+	}
+}
+
+// WatchPeak reports a child's own peak, not this process's: with 256 MiB
+// resident here, a child holding 16 MiB peaks between 16 and 256 MiB by
+// WatchPeak, while getrusage's figure (Exited) carries this process's
+// high-water mark across exec.
+func TestWatchPeak(t *testing.T) {
+	ballast := make([]byte, 256<<20)
+	for i := 0; i < len(ballast); i += 4096 {
+		ballast[i] = 1
+	}
+	cmd := child(t, time.Second, 16)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := WatchPeak(cmd.Process.Pid, 10*time.Millisecond)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	peak := stop()
+	runtime.KeepAlive(ballast)
+	if peak < 16<<10 || peak >= 256<<10 {
+		t.Errorf("a child holding 16 MiB: WatchPeak %d KiB", peak)
+	}
+	if u := Exited(cmd.ProcessState); u.PeakRSSKiB < 256<<10 {
+		t.Logf("getrusage: %d KiB (this kernel does not carry the parent's high-water mark)", u.PeakRSSKiB)
+	} else {
+		t.Logf("getrusage: %d KiB, WatchPeak %d KiB", u.PeakRSSKiB, peak)
 	}
 }
