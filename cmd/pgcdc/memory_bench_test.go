@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,15 +92,12 @@ sinks:
 	cmd := exec.CommandContext(cctx, binary, "run", "-c", cfg, "--until-lsn", strings.TrimSpace(out))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	peakKiB, err := runPeak(cmd)
+	if err != nil {
 		b.Fatalf("pgcdc run: %v\n%s", err, stderr.String())
 	}
 	if events.Load() == 0 {
 		b.Fatalf("the receiver got nothing\n%s", stderr.String())
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		b.Fatal("no resource usage")
-	}
-	return ru.Maxrss << 10
+	return peakKiB << 10
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgcdc/pgcdc/internal/measure"
 	"github.com/pgcdc/pgcdc/internal/pgcluster"
 	"github.com/pgcdc/pgcdc/internal/pgcluster/pgclustertest"
 )
@@ -68,6 +69,7 @@ sinks: [{name: out, type: stdout}]
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
+		stopWatch := measure.WatchPeak(cmd.Process.Pid, 10*time.Millisecond)
 		var snapRows int64
 		var dur time.Duration
 		sc := bufio.NewScanner(stderr)
@@ -83,17 +85,15 @@ sinks: [{name: out, type: stdout}]
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		go func() { _, _ = io.Copy(io.Discard, stderr) }()
 		_ = cmd.Wait()
+		peakKiB := stopWatch()
 		devnull.Close()
 		if snapRows != rows {
 			b.Fatalf("snapshot sent %d rows, want %d\n%s", snapRows, rows, strings.Join(logs, "\n"))
 		}
 		rate := float64(snapRows) / dur.Seconds()
-		ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		b.ReportMetric(copyRate, "COPY-rows/s")
 		b.ReportMetric(rate, "snapshot-rows/s")
 		b.ReportMetric(rate/copyRate, "ratio")
-		if ru != nil {
-			b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
-		}
+		b.ReportMetric(float64(peakKiB)/1024, "peak-RSS-MiB")
 	}
 }
