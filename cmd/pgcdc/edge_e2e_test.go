@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pgcdc/pgcdc/internal/pgcluster"
 )
 
 // edgeConfig is an edge reading stream "pgcdc" at url; sinks are its
@@ -133,8 +135,7 @@ func dialWS(t *testing.T, addr, resumeFrom string) *websocket.Conn {
 // stream before it answers).
 func TestEdgeRestartResume(t *testing.T) {
 	cl, srv := natsSetup(t)
-	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
-	writer.waitLog("msg=streaming")
+	writer := startWriter(t, cl, srv.URL())
 	// The test reads its SSE client to the end, then its WebSocket one:
 	// both clients' lag limits cover the whole workload, so that neither
 	// is cut off as slow meanwhile (this test is about resuming; a reader
@@ -195,8 +196,7 @@ func TestEdgeRestartResume(t *testing.T) {
 func TestEdgeWebhookDownLiveFlows(t *testing.T) {
 	t.Parallel() // mostly waiting (an outage, a lease): runs beside the other waiting tests
 	cl, srv := natsSetup(t)
-	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
-	writer.waitLog("msg=streaming")
+	writer := startWriter(t, cl, srv.URL())
 	r := newReceiver(t, receiverOptions{})
 	r.stop()
 	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), fmt.Sprintf(`  - {name: live, type: sse}
@@ -260,8 +260,7 @@ func TestEdgeWebhookDownLiveFlows(t *testing.T) {
 // change; a filter that fits starts.
 func TestEdgeFilterChecked(t *testing.T) {
 	cl, srv := natsSetup(t)
-	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, srv.URL(), ""))
-	writer.waitLog("msg=streaming")
+	startWriter(t, cl, srv.URL())
 	if _, err := cl.Psql(context.Background(), "", `INSERT INTO items VALUES (1, 1, 'x')`); err != nil {
 		t.Fatal(err)
 	}
@@ -278,4 +277,16 @@ func TestEdgeFilterChecked(t *testing.T) {
 	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse, filter: {where: [\"txn=gt.0\"]}}\n"))
 	edge.waitLog("pgcdc edge running")
 	edge.stop()
+}
+
+// startWriter starts the slot reader with a nats sink and waits until it
+// streams and its sink created the stream: an edge started before that
+// exits with "stream does not exist" (CI: the edge looked 9 ms before the
+// sink created it).
+func startWriter(t *testing.T, cl *pgcluster.Cluster, url string) *daemon {
+	t.Helper()
+	writer := startDaemon(t, "run", "-c", natsConfig(t, cl, url, ""))
+	writer.waitLog("msg=streaming")
+	writer.waitLog(`msg="created nats stream"`)
+	return writer
 }
