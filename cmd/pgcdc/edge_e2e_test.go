@@ -290,3 +290,28 @@ func startWriter(t *testing.T, cl *pgcluster.Cluster, url string) *daemon {
 	writer.waitLog(`msg="created nats stream"`)
 	return writer
 }
+
+// TestEdgeWaitsForStream: an edge started before its slot reader (as
+// docker compose starts them) waits for the stream, saying so, instead of
+// exiting; once the reader created it, the edge serves its changes. An
+// edge stopped while it waits exits 0.
+func TestEdgeWaitsForStream(t *testing.T) {
+	cl, srv := natsSetup(t)
+	quitter := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n"))
+	quitter.waitLog("waiting for the stream")
+	quitter.stop()
+
+	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n"))
+	addr := edge.serverAddr()
+	edge.waitLog("waiting for the stream")
+	startWriter(t, cl, srv.URL())
+	edge.waitLog("pgcdc edge running")
+	sse := openSSE(t, "http://"+addr+"/events?table=public.items", "")
+	if _, err := cl.Psql(context.Background(), "", `INSERT INTO items VALUES (1, 1, 'after the wait')`); err != nil {
+		t.Fatal(err)
+	}
+	if evs := readSSE(t, sse, 1); len(evs) != 1 || evs[0].After["payload"] != "after the wait" {
+		t.Fatalf("events after the wait: %+v, want the one row", evs)
+	}
+	edge.stop()
+}

@@ -117,6 +117,10 @@ func Edge(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	for _, p := range pipes {
 		if err := p.src.Prepare(ctx); err != nil {
+			if ctx.Err() != nil { // stopped while waiting for NATS or the stream: as asked
+				log.Info("stopped before the stream was found", "reason", err)
+				return nil
+			}
 			return fmt.Errorf("source: %w", err)
 		}
 	}

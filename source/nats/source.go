@@ -76,8 +76,12 @@ func (s *Source) CaughtUp() <-chan struct{} { return s.caughtUp }
 // Reader returns a Reader of the stream (after Prepare).
 func (s *Source) Reader() *Reader { return NewReader(s.stream, s.cat) }
 
-// Prepare connects, finds the stream and reads the catalog. It waits for
-// NATS (bounded by ctx); a stream that does not exist is an error.
+// Prepare connects, finds the stream and reads the catalog. It waits
+// (bounded by ctx) for NATS and for the stream: an edge started beside
+// its slot reader (docker compose, a rollout) comes up before the reader's
+// sink created the stream, and waits for it instead of exiting, saying
+// every 30 s what it waits for (a misspelt source.nats.stream looks the
+// same).
 func (s *Source) Prepare(ctx context.Context) error {
 	conn := s.cfg.Conn
 	if conn.Name == "" {
@@ -91,17 +95,25 @@ func (s *Source) Prepare(ctx context.Context) error {
 	if s.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+	var warned time.Time
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		s.stream, err = s.js.Stream(ctx, s.cfg.Stream)
 		if err == nil {
 			break
 		}
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("stream %q does not exist: start the slot reader (pgcdc run with a nats sink and stream.create: true) first, or check source.nats.stream", s.cfg.Stream)
+		missing := errors.Is(err, jetstream.ErrStreamNotFound)
+		switch {
+		case !missing:
+			s.log.Warn("waiting for nats", "error", err)
+		case time.Since(warned) >= 30*time.Second:
+			warned = time.Now()
+			s.log.Warn("waiting for the stream: start the slot reader (pgcdc run with a nats sink and stream.create: true), or check source.nats.stream", "stream", s.cfg.Stream)
 		}
-		s.log.Warn("waiting for nats", "error", err)
 		select {
 		case <-ctx.Done():
+			if missing {
+				return fmt.Errorf("stream %q does not exist: start the slot reader (pgcdc run with a nats sink and stream.create: true) first, or check source.nats.stream", s.cfg.Stream)
+			}
 			return fmt.Errorf("stream %q: %w", s.cfg.Stream, err)
 		case <-time.After(wait):
 		}
