@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -293,8 +294,9 @@ func startWriter(t *testing.T, cl *pgcluster.Cluster, url string) *daemon {
 
 // TestEdgeWaitsForStream: an edge started before its slot reader (as
 // docker compose starts them) waits for the stream, saying so, instead of
-// exiting; once the reader created it, the edge serves its changes. An
-// edge stopped while it waits exits 0.
+// exiting, and answers its probes meanwhile (/healthz 200, /readyz 503);
+// once the reader created it, the edge serves its changes. An edge
+// stopped while it waits exits 0.
 func TestEdgeWaitsForStream(t *testing.T) {
 	cl, srv := natsSetup(t)
 	quitter := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n"))
@@ -304,6 +306,17 @@ func TestEdgeWaitsForStream(t *testing.T) {
 	edge := startDaemon(t, "edge", "-c", edgeConfig(t, srv.URL(), "  - {name: live, type: sse}\n"))
 	addr := edge.serverAddr()
 	edge.waitLog("waiting for the stream")
+	client := &http.Client{Timeout: 10 * time.Second}
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("%s while waiting for the stream: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s while waiting for the stream: %s, want %d", path, resp.Status, want)
+		}
+	}
 	startWriter(t, cl, srv.URL())
 	edge.waitLog("pgcdc edge running")
 	sse := openSSE(t, "http://"+addr+"/events?table=public.items", "")

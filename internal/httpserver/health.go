@@ -29,8 +29,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 		body.Failed[name] = why
 	}
-	if s.stopping.Load() {
+	switch {
+	case s.stopping.Load():
 		fail("server", "shutting down")
+	case !s.open.Load():
+		fail("server", "starting")
 	}
 	for _, c := range checks {
 		if err := c.fn(); err != nil {

@@ -77,6 +77,14 @@ type Streamer interface {
 
 // Server is the HTTP server. Configure it (Handle, AddReadyCheck) before
 // Serve; its methods are safe for concurrent use.
+//
+// It answers from Listen on, while the caller still prepares (waiting for
+// PostgreSQL, NATS or a stream): /healthz 200, /readyz 503 ("server":
+// "starting", and whatever checks fail), /metrics. A request for any
+// other path waits until Serve, as it would in the listen backlog: so a
+// probe gets an answer, no sink's handler sees a request before its sink
+// runs, and a browser's EventSource that reconnects during a restart is
+// not turned away (it gives up for good on a status other than 200).
 type Server struct {
 	listen string
 	auth   string
@@ -91,6 +99,10 @@ type Server struct {
 	checks   []readyCheck
 	streams  []Streamer
 	ln       net.Listener
+	served   chan error    // the serving goroutine's end, from Listen
+	opened   chan struct{} // closed by Serve
+	closing  chan struct{} // closed by Shutdown
+	open     atomic.Bool
 	stopping atomic.Bool
 }
 
@@ -114,9 +126,10 @@ func New(cfg config.Server, logger *slog.Logger) (*Server, error) {
 		log:    logger.With("component", "http"),
 		mux:    http.NewServeMux(),
 		paths:  map[string]bool{},
+		opened: make(chan struct{}), closing: make(chan struct{}),
 	}
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		Handler:           http.HandlerFunc(s.route),
 		ReadHeaderTimeout: cfg.Limits.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Limits.IdleTimeout,
 		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
@@ -144,6 +157,26 @@ func New(cfg config.Server, logger *slog.Logger) (*Server, error) {
 		s.paths[p] = true
 	}
 	return s, nil
+}
+
+// route serves the mux; until Serve, a path other than the server's own
+// waits (or ends with its client).
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if !s.open.Load() {
+		switch r.URL.Path {
+		case PathHealth, PathReady, PathMetrics:
+		default:
+			select {
+			case <-s.opened:
+			case <-s.closing:
+				http.Error(w, "pgcdc is shutting down", http.StatusServiceUnavailable)
+				return
+			case <-r.Context().Done(): // the client left
+				return
+			}
+		}
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // Handle mounts h at exactly path (a sink's path, or PathChanges). It
@@ -198,6 +231,8 @@ func (s *Server) Listen() (net.Addr, error) {
 		return nil, fmt.Errorf("listen on %s: %w", s.listen, err)
 	}
 	s.ln = newLimitListener(ln, s.limits.Connections, s.limits.ConnectionsPerIP)
+	s.served = make(chan error, 1)
+	go func(ln net.Listener) { s.served <- s.serve(ln) }(s.ln)
 	scheme := "http"
 	if s.certs != nil {
 		scheme = "https"
@@ -210,16 +245,24 @@ func (s *Server) Listen() (net.Addr, error) {
 	return ln.Addr(), nil
 }
 
-// Serve serves on the listener (opening it if Listen was not called) until
-// Shutdown, and returns nil after a shutdown or the error that stopped
-// the server.
+// Serve opens every path (listening first if Listen was not called) and
+// waits until Shutdown: it returns nil after a shutdown, or the error
+// that stopped the server. Call it once.
 func (s *Server) Serve() error {
 	if _, err := s.Listen(); err != nil {
 		return err
 	}
+	if !s.open.Swap(true) {
+		close(s.opened)
+	}
 	s.mu.Lock()
-	ln := s.ln
+	served := s.served
 	s.mu.Unlock()
+	return <-served
+}
+
+// serve runs net/http's server on ln until Shutdown.
+func (s *Server) serve(ln net.Listener) error {
 	var err error
 	if s.certs != nil {
 		err = s.srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig.GetCertificate
@@ -238,7 +281,9 @@ func (s *Server) Serve() error {
 // to finish. When ctx ends first it closes what remains and returns
 // ctx's error. It has no clock of its own.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopping.Store(true)
+	if !s.stopping.Swap(true) {
+		close(s.closing)
+	}
 	s.mu.Lock()
 	streams := s.streams
 	s.mu.Unlock()
