@@ -489,7 +489,8 @@ func testSnapshotWaitsForCommit(t *testing.T, restart bool) {
 	cl := pgclustertest.Start(t, pgcluster.Options{})
 	mustPsql(t, cl, `CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL, note text);
 INSERT INTO t SELECT g, 0, 'n' FROM generate_series(1, 10) g;
-CREATE PUBLICATION pgcdc FOR TABLE t`)
+CREATE PUBLICATION pgcdc FOR TABLE t;
+CREATE TABLE sync_probe (x int)`)
 	col, stop := runSnapshotSource(t, cl, 5000)
 	col.waitCompleted(t, time.Minute)
 	ctx := context.Background()
@@ -511,22 +512,21 @@ CREATE PUBLICATION pgcdc FOR TABLE t`)
 	if err := writer.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
-	// pg_reload_conf signals; the writer's next statement may still run
-	// with the old setting. Wait until it sees the new one.
-	for {
-		var names string
-		if err := writer.QueryRow(ctx, `SHOW synchronous_standby_names`).Scan(&names); err != nil {
-			t.Fatal(err)
-		}
-		if names == "pgcdc_test_absent" {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // no signal for a reloaded setting
-	}
+	waitSyncRepEnforced(t, cl, db)
 	updated := make(chan error, 1)
 	go func() {
 		_, err := writer.Exec(ctx, `UPDATE t SET v = 1 WHERE id = 5`)
 		updated <- err
+	}()
+	// The deferred Close must not run while the update still uses the
+	// connection (a failed check returns early): its wait is cancelled and
+	// waited for first. Deferred calls run last first.
+	finished := false
+	defer func() {
+		if !finished {
+			_, _ = db.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid)
+			<-updated
+		}
 	}()
 	// The update is decoded and delivered while its backend still waits.
 	waitFor(t, col, func(e *pipeline.Event) bool { return e.Op == pipeline.OpUpdate })
@@ -567,7 +567,9 @@ CREATE PUBLICATION pgcdc FOR TABLE t`)
 	if _, err := db.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-updated; err != nil {
+	err = <-updated
+	finished = true
+	if err != nil {
 		t.Fatalf("the update, its wait cancelled: %v", err) // a warning: it committed locally
 	}
 	for deadline = time.Now().Add(time.Minute); !completed(); {
@@ -633,5 +635,72 @@ CREATE PUBLICATION pgcdc FOR TABLE t; ALTER PUBLICATION pgcdc OWNER TO app`)
 	compareRows(t, canonical(t, m.rows), tableRows(t, db))
 	if m.stale > 0 || m.reads < 1500 {
 		t.Errorf("%d stale reads, %d reads of 3000 rows", m.stale, m.reads)
+	}
+}
+
+// waitSyncRepEnforced returns once a commit waits for the synchronous
+// standby that synchronous_standby_names names (and that does not exist).
+// A backend sees the reloaded setting before commits wait for it: the
+// checkpointer publishes it to shared memory when it gets to the reload
+// (CI: an update committed at once, though its session showed the new
+// setting). So a probe insert into a table outside the publication runs
+// until one waits (its wait_event is SyncRep), which is then cancelled: it
+// commits locally.
+func waitSyncRepEnforced(t *testing.T, cl *pgcluster.Cluster, db *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	probe, err := pgx.Connect(ctx, cl.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close(ctx)
+	var pid int
+	if err := probe.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		done := make(chan error, 1)
+		go func() {
+			_, err := probe.Exec(ctx, `INSERT INTO sync_probe VALUES (1)`)
+			done <- err
+		}()
+		if probeWaits(t, db, pid, done) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("commits did not wait for the synchronous standby within a minute of the reload")
+		}
+		time.Sleep(10 * time.Millisecond) // no signal for the checkpointer's reload
+	}
+}
+
+// probeWaits reports whether the probe (backend pid, ending on done)
+// waits for a synchronous standby; one that does is cancelled.
+func probeWaits(t *testing.T, db *pgx.Conn, pid int, done <-chan error) bool {
+	ctx := context.Background()
+	for {
+		select {
+		case err := <-done: // committed without waiting
+			if err != nil {
+				t.Fatal(err)
+			}
+			return false
+		default:
+		}
+		var n int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'SyncRep'`, pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			if _, err := db.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("the probe, its wait cancelled: %v", err)
+			}
+			return true
+		}
+		time.Sleep(time.Millisecond) // polling pg_stat_activity
 	}
 }
