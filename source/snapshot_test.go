@@ -503,15 +503,8 @@ CREATE TABLE sync_probe (x int)`)
 			t.Fatal(err)
 		}
 	}
-	writer, err := pgx.Connect(ctx, cl.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	writer, pid := connectWithPID(t, cl)
 	defer writer.Close(ctx)
-	var pid int
-	if err := writer.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
 	waitSyncRepEnforced(t, cl, db)
 	updated := make(chan error, 1)
 	go func() {
@@ -649,15 +642,8 @@ CREATE PUBLICATION pgcdc FOR TABLE t; ALTER PUBLICATION pgcdc OWNER TO app`)
 func waitSyncRepEnforced(t *testing.T, cl *pgcluster.Cluster, db *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
-	probe, err := pgx.Connect(ctx, cl.DSN(""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	probe, pid := connectWithPID(t, cl)
 	defer probe.Close(ctx)
-	var pid int
-	if err := probe.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		done := make(chan error, 1)
@@ -703,4 +689,20 @@ func probeWaits(t *testing.T, db *pgx.Conn, pid int, done <-chan error) bool {
 		}
 		time.Sleep(time.Millisecond) // polling pg_stat_activity
 	}
+}
+
+// connectWithPID opens a connection and returns it with its backend's pid.
+func connectWithPID(t *testing.T, cl *pgcluster.Cluster) (*pgx.Conn, int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, cl.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		conn.Close(ctx)
+		t.Fatal(err)
+	}
+	return conn, pid
 }
