@@ -171,6 +171,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (err error) {
 	// server shuts down within what is left of the same shutdown clock.
 	g, gctx := errgroup.WithContext(ctx)
 	if server != nil {
+		server.Open() // before the goroutine: /readyz stops saying "starting" now
 		g.Go(server.Serve)
 	}
 	g.Go(func() error {

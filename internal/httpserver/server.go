@@ -252,13 +252,20 @@ func (s *Server) Serve() error {
 	if _, err := s.Listen(); err != nil {
 		return err
 	}
-	if !s.open.Swap(true) {
-		close(s.opened)
-	}
+	s.Open()
 	s.mu.Lock()
 	served := s.served
 	s.mu.Unlock()
 	return <-served
+}
+
+// Open opens every path (Serve does too): requests waiting for the
+// pipeline go on. Callers that start Serve in a goroutine call it first,
+// so that nothing that follows races the goroutine.
+func (s *Server) Open() {
+	if !s.open.Swap(true) {
+		close(s.opened)
+	}
 }
 
 // serve runs net/http's server on ln until Shutdown.

@@ -68,6 +68,7 @@ func newStack(t *testing.T, server config.Server, extra map[string]http.Handler)
 		scheme = "https://"
 	}
 	st := &stack{srv: srv, base: scheme + addr.String(), sse: outs[0].Sink.(pipeline.Readier), done: make(chan error, 1)}
+	srv.Open() // before the goroutine: /readyz says "starting" until then
 	go func() { st.done <- srv.Serve() }()
 	st.feedS = hubtest.Run(t, context.Background(), outs[0].Sink)
 	st.feedW = hubtest.Run(t, context.Background(), outs[1].Sink)
