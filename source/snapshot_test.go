@@ -260,12 +260,7 @@ CREATE PUBLICATION pgcdc FOR TABLE t`, rows))
 	col.waitCompleted(t, 3*time.Minute)
 	cancel()
 	wg.Wait()
-	// A marker after the last write: once it arrived, every change did.
-	mustPsql(t, cl, `INSERT INTO t VALUES (-1, 0, 'marker')`)
-	waitFor(t, col, func(e *pipeline.Event) bool {
-		return e.Op == pipeline.OpInsert && strings.Contains(string(e.Encoded()), `"marker"`)
-	})
-	stop()
+	drainAndStop(t, cl, col, stop)
 	m := newReplica(t)
 	for _, e := range col.events {
 		m.apply(e)
@@ -367,11 +362,7 @@ CREATE PUBLICATION pgcdc FOR TABLE t`, rows))
 	col.waitCompleted(t, 3*time.Minute)
 	cancel()
 	wg.Wait()
-	mustPsql(t, cl, `INSERT INTO t VALUES (-1, 0, 'marker')`)
-	waitFor(t, col, func(e *pipeline.Event) bool {
-		return e.Op == pipeline.OpInsert && strings.Contains(string(e.Encoded()), `"marker"`)
-	})
-	stop()
+	drainAndStop(t, cl, col, stop)
 	m := newReplica(t)
 	toast := 0
 	for _, e := range col.events {
@@ -620,11 +611,7 @@ CREATE PUBLICATION pgcdc FOR TABLE t; ALTER PUBLICATION pgcdc OWNER TO app`)
 	col.waitCompleted(t, time.Minute)
 	cancel()
 	wg.Wait()
-	mustPsql(t, cl, `INSERT INTO t VALUES (-1, 0, 'marker')`)
-	waitFor(t, col, func(e *pipeline.Event) bool {
-		return e.Op == pipeline.OpInsert && strings.Contains(string(e.Encoded()), `"marker"`)
-	})
-	stop()
+	drainAndStop(t, cl, col, stop)
 	m := newReplica(t)
 	for _, e := range col.events {
 		m.apply(e)
@@ -710,4 +697,15 @@ func connectWithPID(t *testing.T, cl *pgcluster.Cluster) (*pgx.Conn, int) {
 		t.Fatal(err)
 	}
 	return conn, pid
+}
+
+// drainAndStop writes a marker row after the last write and stops the
+// source once the marker arrived: then every change before it did.
+func drainAndStop(t *testing.T, cl *pgcluster.Cluster, col *collector, stop func()) {
+	t.Helper()
+	mustPsql(t, cl, `INSERT INTO t VALUES (-1, 0, 'marker')`)
+	waitFor(t, col, func(e *pipeline.Event) bool {
+		return e.Op == pipeline.OpInsert && strings.Contains(string(e.Encoded()), `"marker"`)
+	})
+	stop()
 }
